@@ -1,0 +1,1 @@
+"""Models: one embedder, small heads on its vectors, language detection."""

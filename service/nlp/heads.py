@@ -1,0 +1,98 @@
+"""Small classifier heads over the message embedding, stored as self-describing folders.
+
+A head folder holds ``config.json`` (labels, embedder, version, threshold), ``weights.npz``
+(a softmax layer), ``metrics.json`` and ``MODEL_CARD.md``. Inference is numpy only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+HEAD_NAMES = ("sentiment", "intent", "abuse", "spam")
+
+
+class HeadError(RuntimeError):
+    """A head artifact is missing, malformed, or built for another embedder."""
+
+
+@dataclass(frozen=True)
+class Head:
+    name: str
+    version: str
+    labels: tuple[str, ...]
+    embedder: str
+    weights: np.ndarray  # (k, d)
+    bias: np.ndarray  # (k,)
+    threshold: float = 0.5  # flags: score at or above which the flag is raised
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def dim(self) -> int:
+        return int(self.weights.shape[1])
+
+    def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
+        logits = vectors @ self.weights.T + self.bias
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+
+def save_head(folder: Path, head: Head) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {
+        "name": head.name,
+        "version": head.version,
+        "labels": list(head.labels),
+        "embedder": head.embedder,
+        "dim": head.dim,
+        "threshold": head.threshold,
+        "kind": "softmax-linear",
+        **head.extra,
+    }
+    (folder / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    np.savez_compressed(
+        folder / "weights.npz",
+        weights=head.weights.astype(np.float32),
+        bias=head.bias.astype(np.float32),
+    )
+
+
+def load_head(folder: Path) -> Head:
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        with np.load(folder / "weights.npz") as arrays:
+            weights, bias = arrays["weights"], arrays["bias"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise HeadError(f"cannot load head from {folder}: {exc}") from exc
+    known = {"name", "version", "labels", "embedder", "dim", "threshold", "kind"}
+    head = Head(
+        name=config["name"],
+        version=config["version"],
+        labels=tuple(config["labels"]),
+        embedder=config["embedder"],
+        weights=weights,
+        bias=bias,
+        threshold=float(config.get("threshold", 0.5)),
+        extra={k: v for k, v in config.items() if k not in known},
+    )
+    if weights.shape != (len(head.labels), config["dim"]) or bias.shape != (len(head.labels),):
+        raise HeadError(f"{folder}: weights do not match labels/dim in config.json")
+    return head
+
+
+def load_heads(models_dir: Path, embedder_name: str) -> dict[str, Head]:
+    """Load every head and check it was trained on this embedder's vector space."""
+    heads = {}
+    for name in HEAD_NAMES:
+        head = load_head(models_dir / name)
+        if head.embedder != embedder_name:
+            raise HeadError(
+                f"head {name!r} was trained for embedder {head.embedder!r} but the service "
+                f"uses {embedder_name!r}: retrain with `python -m training.train_all`"
+            )
+        heads[name] = head
+    return heads

