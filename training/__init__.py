@@ -1,0 +1,1 @@
+"""Programs that rebuild the artifacts in models/ from real data."""

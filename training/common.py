@@ -1,0 +1,184 @@
+"""Shared training steps: cached embeddings, a logistic-regression head, threshold choice,
+metrics and the model card. Every head module calls these with its own data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from service.nlp.embedder import Embedder, load_embedder
+from service.nlp.heads import Head, save_head
+from service.settings import Settings
+from training.data import Example, cache_dir
+
+SEED = 20261125
+
+
+def default_embedder() -> Embedder:
+    s = Settings()
+    return load_embedder(s.embedder, threads=s.embed_threads, batch_size=s.embed_batch)
+
+
+def embed_cached(embedder: Embedder, texts: Sequence[str], desc: str = "embedding") -> np.ndarray:
+    """Embeddings of ``texts``, computed once per embedder and cached on disk."""
+    key = hashlib.sha1("\x1e".join(texts).encode()).hexdigest()[:16]
+    folder = cache_dir() / "embeddings" / embedder.name.replace("/", "_").replace(":", "_")
+    path = folder / f"{key}.npy"
+    if path.exists():
+        return np.load(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    chunk = 256
+    parts = []
+    for start in tqdm(range(0, len(texts), chunk), desc=desc, unit="batch", file=sys.stderr):
+        parts.append(embedder.embed(list(texts[start : start + chunk])))
+    vectors = np.concatenate(parts) if parts else np.empty((0, embedder.dim), np.float32)
+    np.save(path, vectors)
+    return vectors
+
+
+def fit_logreg(x: np.ndarray, y: Sequence[str], labels: Sequence[str], c: float,
+               weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression; returns softmax (weights, bias) in ``labels`` order."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, max_iter=3000, random_state=SEED)
+    model.fit(x, list(y), sample_weight=weights)
+    order = [list(model.classes_).index(label) for label in labels]
+    coef, bias = model.coef_, model.intercept_
+    if coef.shape[0] == 1:  # binary: sklearn keeps one row for classes_[1]
+        coef = np.vstack([np.zeros_like(coef[0]), coef[0]])
+        bias = np.array([0.0, bias[0]])
+    return coef[order].astype(np.float32), bias[order].astype(np.float32)
+
+
+def balanced_weights(groups: Sequence[str]) -> np.ndarray:
+    """Weight each example so every group (e.g. source x label) carries equal total weight."""
+    counts = Counter(groups)
+    w = np.array([1.0 / counts[g] for g in groups])
+    return w * len(groups) / w.sum()
+
+
+def metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict:
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+    )
+
+    labels = list(labels)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    present = [lab for lab in labels if lab in set(y_true)]
+    return {
+        "n": len(y_true),
+        "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+        "macro_f1": round(float(f1_score(y_true, y_pred, labels=present, average="macro",
+                                         zero_division=0)), 4),
+        "per_class": {lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
+                            "f1": round(float(f[i]), 4), "support": int(s[i])}
+                      for i, lab in enumerate(labels)},
+        "confusion": {"labels": labels,
+                      "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist()},
+    }
+
+
+def choose_threshold(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Flag threshold that maximises F1 on validation data."""
+    best, best_f1 = 0.5, -1.0
+    for t in np.linspace(0.05, 0.95, 91):
+        pred = scores >= t
+        tp = float((pred & positive).sum())
+        f1 = 2 * tp / max(float(pred.sum() + positive.sum()), 1.0)
+        if f1 > best_f1:
+            best, best_f1 = float(t), f1
+    return round(best, 2)
+
+
+def by_group(examples: Sequence[Example], key) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        groups.setdefault(key(e), []).append(i)
+    return groups
+
+
+def write_artifact(folder: Path, head: Head, report: dict, card: str) -> None:
+    save_head(folder, head)
+    (folder / "metrics.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    (folder / "MODEL_CARD.md").write_text(card)
+
+
+def today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def train_head(
+    name: str,
+    version: str,
+    labels: Sequence[str],
+    train: Sequence[Example],
+    val: Sequence[Example],
+    tests: dict[str, Sequence[Example]],
+    embedder: Embedder,
+    weights: np.ndarray,
+    cs: Sequence[float] = (0.5, 2.0, 8.0, 32.0),
+    flag: str | None = None,
+) -> tuple[Head, dict]:
+    """Fit one head: C chosen on validation macro-F1, threshold (flags) on validation F1.
+
+    ``tests`` maps a test-set name to held-out examples never seen in fitting or tuning.
+    """
+    xtr = embed_cached(embedder, [e.text for e in train], desc=f"{name}: train")
+    xva = embed_cached(embedder, [e.text for e in val], desc=f"{name}: validation")
+    ytr, yva = [e.label for e in train], [e.label for e in val]
+    best = None
+    for c in cs:
+        w, b = fit_logreg(xtr, ytr, labels, c, weights)
+        pred = [labels[i] for i in (xva @ w.T + b).argmax(axis=1)]
+        score = metrics(yva, pred, labels)["macro_f1"]
+        print(f"  {name}: C={c:<5} validation macro-F1 {score:.4f}", file=sys.stderr)
+        if best is None or score > best[0]:
+            best = (score, c, w, b)
+    score, c, w, b = best
+    head = Head(name=name, version=version, labels=tuple(labels), embedder=embedder.name,
+                weights=w, bias=b)
+    if flag is not None:
+        scores = head.predict_proba(xva)[:, labels.index(flag)]
+        head = replace(head, threshold=choose_threshold(scores, np.array(yva) == flag))
+    report = {"head": name, "version": version, "embedder": embedder.name, "C": c,
+              "validation_macro_f1": score, "threshold": head.threshold,
+              "n_train": len(train), "n_val": len(val),
+              "train_sources": dict(Counter(e.source for e in train)), "test": {}}
+    for test_name, examples in tests.items():
+        x = embed_cached(embedder, [e.text for e in examples], desc=f"{name}: {test_name}")
+        report["test"][test_name] = evaluate(head, x, examples, flag)
+    return head, report
+
+
+def evaluate(head: Head, vectors: np.ndarray, examples: Sequence[Example],
+             flag: str | None = None) -> dict:
+    """Held-out metrics; flags use the head's threshold, others the arg-max label."""
+    probs = head.predict_proba(vectors)
+    if flag is not None:
+        clean = next(lab for lab in head.labels if lab != flag)
+        pred = [flag if p >= head.threshold else clean for p in probs[:, head.labels.index(flag)]]
+    else:
+        pred = [head.labels[i] for i in probs.argmax(axis=1)]
+    y = [e.label for e in examples]
+    out = metrics(y, pred, head.labels)
+    if flag is not None:
+        out["flag_f1"] = out["per_class"][flag]["f1"]
+    if set(y) <= {"negative", "positive"} and "neutral" in head.labels:
+        # binary polarity sets: compare only the two polar classes
+        neg, pos = head.labels.index("negative"), head.labels.index("positive")
+        polar = ["positive" if p[pos] >= p[neg] else "negative" for p in probs]
+        out["polarity_accuracy"] = round(float(np.mean([a == b for a, b in zip(polar, y, strict=True)])), 4)
+    return out

