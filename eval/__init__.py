@@ -1,0 +1,1 @@
+"""Programs that measure models and speed; each writes its report under eval/reports/."""

@@ -1,0 +1,179 @@
+"""Speed of the real service on this machine, against the embedder's own ceiling.
+
+    python -m eval.speed [--messages 5000] [--requests 500]   # writes eval/reports/speed.{md,json}
+
+1. Ceiling: the default embedder alone, one process, on real short messages (SMS and TREC
+   questions, as chat stand-ins), batched like the service batches them.
+2. The service: `pulse serve` in a subprocess on loopback with a fresh SQLite file.
+   - ingest: POST /v1/messages in batches of 100 (embed + heads + SQLite write), msgs/s;
+   - classify latency: one client, one short message per request, p50/p99;
+   - classify throughput: 16 concurrent clients, requests/s;
+   - resident memory of the service process after the run.
+All figures come from the same run; the report states the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from eval.common import machine, table, write_report
+from service.nlp.embedder import load_embedder
+from service.settings import Settings
+from training import data
+
+
+def chat_messages(n: int) -> list[str]:
+    texts = [e.text for e in data.sms_spam() if len(e.text) <= 200]
+    texts += [e.text for e in data.trec_questions()]
+    rng = np.random.default_rng(0)
+    rng.shuffle(texts)
+    return texts[:n]
+
+
+def ceiling(texts: list[str]) -> float:
+    s = Settings()
+    embedder = load_embedder(s.embedder, threads=s.embed_threads, batch_size=s.embed_batch)
+    embedder.embed(texts[:64])
+    start = time.perf_counter()
+    for i in range(0, len(texts), 100):
+        embedder.embed(texts[i : i + 100])
+    return len(texts) / (time.perf_counter() - start)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, db: Path) -> None:
+        self.port = _free_port()
+        env = os.environ | {"PULSE_DB_PATH": str(db), "PULSE_PORT": str(self.port)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        self.proc.kill()
+        raise RuntimeError("service did not start")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
+def ingest_rate(base: str, texts: list[str]) -> float:
+    batches = [[{"community": "bench", "channel": "c", "author_id": f"a{j % 50}",
+                 "external_id": f"{i}-{j}", "text": t, "ts": "2026-11-20T00:00:00Z"}
+                for j, t in enumerate(texts[i : i + 100], start=i)]
+               for i in range(0, len(texts), 100)]
+    with httpx.Client(timeout=120) as client:
+        start = time.perf_counter()
+        for batch in batches:
+            r = client.post(f"{base}/v1/messages", json={"messages": batch})
+            r.raise_for_status()
+        return len(texts) / (time.perf_counter() - start)
+
+
+def classify_latency(base: str, texts: list[str], n: int) -> dict:
+    lat = []
+    with httpx.Client(timeout=30) as client:
+        for t in texts[:20]:
+            client.post(f"{base}/v1/classify", json={"text": t})
+        for t in texts[:n]:
+            start = time.perf_counter()
+            client.post(f"{base}/v1/classify", json={"text": t}).raise_for_status()
+            lat.append(time.perf_counter() - start)
+    return {"p50_ms": round(float(np.percentile(lat, 50)) * 1000, 2),
+            "p99_ms": round(float(np.percentile(lat, 99)) * 1000, 2), "n": len(lat)}
+
+
+def classify_throughput(base: str, texts: list[str], clients: int, seconds: float) -> dict:
+    done, errors = [0] * clients, [0] * clients
+    stop = time.monotonic() + seconds
+
+    def worker(k: int) -> None:
+        with httpx.Client(timeout=30) as client:
+            i = k
+            while time.monotonic() < stop:
+                r = client.post(f"{base}/v1/classify", json={"text": texts[i % len(texts)]})
+                done[k] += r.status_code == 200
+                errors[k] += r.status_code != 200
+                i += clients
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    return {"clients": clients, "requests_per_s": round(sum(done) / elapsed, 1),
+            "errors": sum(errors), "seconds": round(elapsed, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="service speed benchmark")
+    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=15)
+    args = parser.parse_args()
+    texts = chat_messages(max(args.messages, 10_000))
+    ceil = ceiling(texts[:10_000])
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp) / "bench.db")
+        try:
+            ingest = ingest_rate(server.base, texts[: args.messages])
+            latency = classify_latency(server.base, texts, args.requests)
+            throughput = classify_throughput(server.base, texts, 16, args.seconds)
+            rss = server.rss_mb()
+        finally:
+            server.stop()
+    result = {"machine": machine(), "embedder_ceiling_msgs_per_s": round(ceil, 1),
+              "ingest_msgs_per_s": round(ingest, 1), "ingest_fraction_of_ceiling":
+              round(ingest / ceil, 3), "classify_single_client": latency,
+              "classify_16_clients": throughput, "service_rss_mb": rss,
+              "messages": args.messages, "embedder": Settings().embedder}
+    md = (f"# Service speed\n\nMachine: {result['machine']}.\nReproduce: `python -m eval.speed`. "
+          "Service: `pulse serve` (one uvicorn process, default settings) on loopback; the "
+          "load comes from this process on the same 2 cores.\n\n" + table(
+              ["measure", "value", "baseline / note"],
+              [["embedder alone (ceiling), msgs/s", result["embedder_ceiling_msgs_per_s"],
+                f"{result['embedder']}, 10k real short messages, 1 thread"],
+               ["ingest over HTTP, msgs/s", result["ingest_msgs_per_s"],
+                f"{result['ingest_fraction_of_ceiling']:.0%} of the ceiling; batches of 100, "
+                f"{args.messages} messages, embed + heads + SQLite"],
+               ["classify p50 ms (1 client, 1 message)", latency["p50_ms"], f"n={latency['n']}"],
+               ["classify p99 ms", latency["p99_ms"], ""],
+               ["classify requests/s (16 clients)", throughput["requests_per_s"],
+                f"{throughput['errors']} errors in {throughput['seconds']} s"],
+               ["service memory (RSS MB)", rss, "after the run"]]))
+    path = write_report("speed", result, md)
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    main()

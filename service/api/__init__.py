@@ -1,0 +1,1 @@
+"""HTTP routers, one per domain. No SQL and no model code here: routes call the pipeline/store."""

@@ -1,0 +1,84 @@
+"""Every client error is a 4xx JSON body that says what is wrong and where.
+
+Shape: {"error": code, "message": one readable line, "detail": [{"loc": [...], "msg": ...}]}.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.store import StoreError
+
+
+class InputError(Exception):
+    """Raised by routes for input that parses but breaks a rule (limits, unknown labels)."""
+
+    def __init__(self, detail: list[dict], status: int = 422) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+
+
+def check_limits(texts: list[str], locs: list[list], batch_loc: list, settings) -> None:
+    """Batch size and text length against the configured limits (413 / 422 naming the item)."""
+    if len(texts) > settings.max_batch:
+        raise InputError([{"loc": batch_loc, "msg": f"batch has {len(texts)} items; "
+                           f"the limit is {settings.max_batch}"}], status=413)
+    errors = [{"loc": loc, "msg": f"text has {len(text)} characters; the limit is "
+               f"{settings.max_text_chars}"}
+              for text, loc in zip(texts, locs, strict=True) if len(text) > settings.max_text_chars]
+    if errors:
+        raise InputError(errors)
+
+
+def _where(loc) -> str:
+    parts = [p for p in loc if p != "body"]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "body"
+
+
+def _summary(detail: list[dict]) -> str:
+    shown = "; ".join(f"{_where(d['loc'])}: {d['msg']}" for d in detail[:5])
+    more = f" (and {len(detail) - 5} more)" if len(detail) > 5 else ""
+    return shown + more
+
+
+def error_body(code: str, detail: list[dict]) -> dict:
+    return {"error": code, "message": _summary(detail), "detail": detail}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = []
+        for e in exc.errors():
+            msg = e.get("msg", "invalid")
+            if e.get("type") == "json_invalid":
+                msg = f"body is not valid JSON: {e.get('ctx', {}).get('error', msg)}"
+            detail.append({"loc": list(e.get("loc", [])), "msg": msg, "type": e.get("type")})
+        return JSONResponse(error_body("invalid_input", detail), status_code=422)
+
+    @app.exception_handler(InputError)
+    async def _input(request: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse(error_body("invalid_input", exc.detail), status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        msg = str(exc.detail)
+        if exc.status_code == 400 and "parsing the body" in msg:
+            msg = "body could not be read: send UTF-8 encoded JSON"
+        detail = [{"loc": ["body"] if exc.status_code == 400 else [], "msg": msg}]
+        return JSONResponse(error_body(f"http_{exc.status_code}", detail),
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(StoreError)
+    async def _store(request: Request, exc: StoreError) -> JSONResponse:
+        # Nothing was written (the transaction rolled back); the client may retry.
+        detail = [{"loc": [], "msg": f"storage unavailable, nothing was stored: {exc}"}]
+        return JSONResponse(error_body("storage_unavailable", detail), status_code=503,
+                            headers={"Retry-After": "5"})

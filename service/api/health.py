@@ -1,0 +1,16 @@
+"""GET /healthz: the service is up, its models are loaded and its database answers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.api.deps import PipelineDep
+from service.api.schemas import Health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health)
+def healthz(pipeline: PipelineDep):
+    return Health(status="ok", models=pipeline.classifier.versions,
+                  messages=pipeline.store.count_messages())

@@ -1,0 +1,107 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from service.schemas import MessageIn
+
+
+class _OneOrMany(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        one, many = type(self).__pydantic_fields__.keys()
+        if (getattr(self, one) is None) == (getattr(self, many) is None):
+            raise ValueError(f"give exactly one of '{one}' or '{many}'")
+        if getattr(self, many) is not None and not getattr(self, many):
+            raise ValueError(f"'{many}' is empty")
+        return self
+
+    def items(self) -> list:
+        one, many = type(self).__pydantic_fields__.keys()
+        value = getattr(self, many)
+        return value if value is not None else [getattr(self, one)]
+
+
+class IngestRequest(_OneOrMany):
+    message: MessageIn | None = Field(None, description="One message.")
+    messages: list[MessageIn] | None = Field(None, description="A batch (limit: settings.max_batch).")
+
+
+class ItemOut(BaseModel):
+    index: int = Field(description="Position in the request.")
+    community: str
+    external_id: str
+    id: int = Field(description="Stored id.")
+    status: Literal["created", "duplicate"]
+
+
+class IngestResponse(BaseModel):
+    created: int
+    duplicates: int
+    items: list[ItemOut]
+
+
+class ClassifyRequest(_OneOrMany):
+    text: str | None = Field(None, description="One text.")
+    texts: list[str] | None = Field(None, description="A batch (limit: settings.max_batch).")
+
+
+class Label(BaseModel):
+    label: str
+    probs: dict[str, float]
+
+
+class Flag(BaseModel):
+    score: float
+    flagged: bool
+    threshold: float
+
+
+class ClassifyResult(BaseModel):
+    lang: str = Field(description="zh, en, mixed or unknown.")
+    sentiment: Label
+    intent: Label
+    flags: dict[str, Flag]
+
+
+class ClassifyResponse(BaseModel):
+    results: list[ClassifyResult]
+    models: dict[str, str]
+
+
+class MessageOut(BaseModel):
+    id: int
+    community: str
+    channel: str
+    author_id: str
+    external_id: str
+    text: str
+    ts: str
+    reply_to: str | None
+    thread_id: str | None
+    metadata: dict
+    received_at: str
+    lang: str
+    sentiment: str
+    sentiment_probs: dict[str, float]
+    intent: str
+    intent_probs: dict[str, float]
+    flag_scores: dict[str, float]
+    flags: list[str]
+    models: dict[str, str]
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at the end.")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    models: dict[str, str]
+    messages: int

@@ -1,0 +1,86 @@
+"""create_app(settings): models and the store are built once in the lifespan and injected.
+
+Tests pass a ready ``pipeline`` (fake embedder, temp database); the service builds the
+real one from settings.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from service import __version__
+from service.api import classify, health, messages
+from service.api.errors import error_body, install
+from service.pipeline import Pipeline
+from service.settings import Settings
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    """Load the embedder and heads once and open the store."""
+    from service.models_setup import load_classifier
+    from service.store import Store
+
+    return Pipeline(load_classifier(settings), Store(settings.db_path))
+
+
+def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.pipeline = pipeline or build_pipeline(settings)
+        yield
+
+    app = FastAPI(
+        title="Community Pulse",
+        version=__version__,
+        description="Reads community messages (Chinese, English, mixed): sentiment, intent, "
+        "moderation flags, stored for moderators and operators.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    for module in (health, classify, messages):
+        app.include_router(module.router)
+    return app
+
+
+class BodyLimit:
+    """Refuse bodies over ``max_bytes`` with 413 before they are read into memory."""
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._reject(scope, receive, send)
+        seen = 0
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope, receive, send):
+        detail = [{"loc": ["body"], "msg": f"request body over the limit of {self.max_bytes} bytes"}]
+        await JSONResponse(error_body("body_too_large", detail), status_code=413)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass

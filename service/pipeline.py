@@ -1,0 +1,79 @@
+"""ingest(batch): embed the new messages once → heads → store. Classify without storing.
+
+The route handlers, the importer and the CLI all call these functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from service.nlp.classifier import Classifier, Prediction
+from service.schemas import MessageIn
+from service.store import Checkpoint, NewMessage, Store, format_ts
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    external_id: str
+    community: str
+    id: int
+    status: str  # "created" | "duplicate"
+
+
+class Pipeline:
+    def __init__(self, classifier: Classifier, store: Store) -> None:
+        self.classifier = classifier
+        self.store = store
+
+    def classify(self, texts: list[str]) -> list[Prediction]:
+        return self.classifier.classify(texts)
+
+    def ingest(
+        self, messages: list[MessageIn], checkpoint: Checkpoint | None = None
+    ) -> list[ItemResult]:
+        """Store each message once per (community, external_id); results in input order.
+
+        Messages already stored are not embedded again. The whole batch (and the import
+        checkpoint, if any) is written in one transaction.
+        """
+        ids: dict[tuple[str, str], int] = {}
+        for community in sorted({m.community for m in messages}):
+            wanted = [m.external_id for m in messages if m.community == community]
+            for external_id, mid in self.store.known_ids(community, wanted).items():
+                ids[(community, external_id)] = mid
+        todo: dict[tuple[str, str], MessageIn] = {}
+        for m in messages:
+            key = (m.community, m.external_id)
+            if key not in ids:
+                todo.setdefault(key, m)  # the first of in-batch repeats wins
+        new = list(todo.values())
+        vectors = self.classifier.embed([m.text for m in new])
+        predictions = self.classifier.predict([m.text for m in new], vectors)
+        versions = self.classifier.versions
+        rows = [_new_message(m, p, versions, v)
+                for m, p, v in zip(new, predictions, vectors, strict=True)]
+        created = set()
+        if checkpoint is not None:
+            checkpoint = replace(checkpoint, known=len(messages) - len(rows))
+        stored = self.store.insert_messages(rows, checkpoint=checkpoint)
+        for key, (mid, is_new) in zip(todo, stored, strict=True):
+            ids[key] = mid
+            if is_new:
+                created.add(key)
+        results = []
+        for m in messages:
+            key = (m.community, m.external_id)
+            status = "created" if key in created else "duplicate"
+            created.discard(key)  # a repeat later in the same batch is a duplicate
+            results.append(ItemResult(m.external_id, m.community, ids[key], status))
+        return results
+
+def _new_message(m: MessageIn, p: Prediction, versions: dict, vector) -> NewMessage:
+    return NewMessage(
+        community=m.community, channel=m.channel, author_id=m.author_id,
+        external_id=m.external_id, text=m.text, ts=format_ts(m.ts), reply_to=m.reply_to,
+        thread_id=m.thread_id, metadata=m.metadata, lang=p.lang, sentiment=p.sentiment,
+        sentiment_probs=p.sentiment_probs, intent=p.intent, intent_probs=p.intent_probs,
+        flag_scores=p.flag_scores, flags=p.flags, models=versions,
+        embedder=versions["embedder"], embedding=vector,
+    )

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from service.cli import main
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("PULSE_DB_PATH", str(tmp_path / "cli.db"))
+    return tmp_path
+
+
+def test_import_of_missing_file_is_a_clean_error(env, capsys):
+    assert main(["import", str(env / "nope.jsonl")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_unknown_command_exits_nonzero():
+    with pytest.raises(SystemExit):
+        main(["frobnicate"])
+
+
+@pytest.mark.slow
+def test_import_twice_then_classify(env, capsys):
+    path = env / "msgs.jsonl"
+    path.write_text("\n".join(json.dumps({
+        "community": "cli", "channel": "c", "author_id": "a", "external_id": str(i),
+        "text": t, "ts": "2026-11-01T00:00:00Z"}, ensure_ascii=False)
+        for i, t in enumerate(["hello all", "登录失败", "bad \u0000 text"])) + "\n")
+    assert main(["import", str(path)]) == 0
+    out = capsys.readouterr()
+    assert "created 2" in out.out and "rejected 1" in out.out and "record 3" in out.err
+    assert main(["import", str(path)]) == 0
+    assert "already imported" in capsys.readouterr().out
+    assert main(["classify", "登录后闪退", "thanks!"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["lang"] for x in lines] == ["zh", "en"]
+
+
+@pytest.mark.slow
+def test_prepare_reports_loaded_models(env, capsys):
+    assert main(["prepare"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["rebuilt_heads"] is False and report["models"]["embedder"].startswith("use-m3")

@@ -1,0 +1,71 @@
+"""The real service over real HTTP: `pulse serve` in a subprocess with the default models."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    env = os.environ | {"PULSE_DB_PATH": str(tmp_path_factory.mktemp("live") / "pulse.db"),
+                        "PULSE_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail(proc.stdout.read().decode())
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_ingest_list_classify_over_http(server):
+    msgs = [{"community": "live", "channel": "help", "author_id": "a1", "external_id": "1",
+             "text": "更新之后登录就闪退，有人遇到吗？", "ts": "2026-11-20T08:00:00+08:00"},
+            {"community": "live", "channel": "help", "author_id": "a2", "external_id": "2",
+             "text": "Please add dark mode to the mobile app", "ts": "2026-11-20T09:00:00Z"}]
+    r = httpx.post(f"{server}/v1/messages", json={"messages": msgs})
+    assert r.status_code == 200 and r.json()["created"] == 2
+    again = httpx.post(f"{server}/v1/messages", json={"message": msgs[0]}).json()
+    assert again["created"] == 0 and again["items"][0]["status"] == "duplicate"
+    listed = httpx.get(f"{server}/v1/messages", params={"community": "live"}).json()["items"]
+    assert [m["external_id"] for m in listed] == ["2", "1"]
+    assert listed[1]["ts"] == "2026-11-20T00:00:00.000000Z" and listed[1]["lang"] == "zh"
+    assert listed[0]["intent"] == "feature_request"
+    c = httpx.post(f"{server}/v1/classify", json={"text": "you are an idiot"}).json()
+    assert c["results"][0]["flags"]["abuse"]["flagged"]
+    assert httpx.get(f"{server}/healthz").json()["messages"] == 2
+
+
+def test_bad_input_over_http_is_4xx(server):
+    r = httpx.post(f"{server}/v1/messages", content=b"\xff\xfe garbage",
+                   headers={"content-type": "application/json"})
+    assert 400 <= r.status_code < 500 and r.json()["message"]
+    big = b'{"text": "' + b"x" * 10_000_000 + b'"}'
+    r = httpx.post(f"{server}/v1/classify", content=big,
+                   headers={"content-type": "application/json"})
+    assert r.status_code == 413
