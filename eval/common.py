@@ -24,6 +24,10 @@ def machine() -> dict:
             "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
 
 
+def describe(m: dict) -> str:
+    return f"{m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['when']}"
+
+
 def write_report(name: str, data: dict, markdown: str) -> Path:
     REPORTS.mkdir(parents=True, exist_ok=True)
     (REPORTS / f"{name}.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

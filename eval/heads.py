@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eval.common import machine, table, write_report
+from eval.common import describe, machine, table, write_report
 from service.nlp.heads import load_head
 from service.settings import Settings
 from training import flags, intent, sentiment
@@ -78,7 +78,7 @@ def _primary(m: dict) -> tuple[str, float]:
 def main() -> None:
     results = run()
     md = ["# Heads on held-out data\n\n",
-          f"Machine: {machine()}. Reproduce: `python -m eval.heads` (models from `models/`).\n",
+          f"Machine: {describe(machine())}. Reproduce: `python -m eval.heads` (models from `models/`).\n",
           "Baseline: TF-IDF char 1–3-grams + logistic regression, same training rows.\n\n"]
     for name, r in results.items():
         md.append(f"## {name} (v{r['version']}, embedder {r['embedder']}, "

@@ -27,8 +27,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from eval.common import machine, table, write_report
+from eval.common import describe, machine, table, write_report
 from service.nlp.embedder import load_embedder
+from service.schemas import check_text
 from service.settings import Settings
 from training import data
 
@@ -36,9 +37,18 @@ from training import data
 def chat_messages(n: int) -> list[str]:
     texts = [e.text for e in data.sms_spam() if len(e.text) <= 200]
     texts += [e.text for e in data.trec_questions()]
+    texts = [t for t in texts if _valid(t)]
     rng = np.random.default_rng(0)
     rng.shuffle(texts)
     return texts[:n]
+
+
+def _valid(text: str) -> bool:
+    try:
+        check_text(text, None)
+        return True
+    except ValueError:
+        return False
 
 
 def ceiling(texts: list[str]) -> float:
@@ -94,7 +104,8 @@ def ingest_rate(base: str, texts: list[str]) -> float:
         start = time.perf_counter()
         for batch in batches:
             r = client.post(f"{base}/v1/messages", json={"messages": batch})
-            r.raise_for_status()
+            if r.status_code != 200:
+                raise RuntimeError(f"ingest failed: {r.status_code} {r.text[:500]}")
         return len(texts) / (time.perf_counter() - start)
 
 
@@ -157,7 +168,7 @@ def main() -> None:
               round(ingest / ceil, 3), "classify_single_client": latency,
               "classify_16_clients": throughput, "service_rss_mb": rss,
               "messages": args.messages, "embedder": Settings().embedder}
-    md = (f"# Service speed\n\nMachine: {result['machine']}.\nReproduce: `python -m eval.speed`. "
+    md = (f"# Service speed\n\nMachine: {describe(result['machine'])}.\nReproduce: `python -m eval.speed`. "
           "Service: `pulse serve` (one uvicorn process, default settings) on loopback; the "
           "load comes from this process on the same 2 cores.\n\n" + table(
               ["measure", "value", "baseline / note"],

@@ -19,8 +19,9 @@ from pydantic import (
     field_validator,
 )
 
-# C0 controls except tab/newline/carriage return, DEL, C1 controls, lone surrogates.
-_BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0 controls except tab/newline/carriage return, DEL, lone surrogates. C1 controls
+# (U+0080-U+009F) are accepted: real exports carry them as cp1252 mojibake (U+0092 for ').
+_BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 
