@@ -30,8 +30,11 @@ train: install
 	$(PY) -m training.train_all
 
 eval: install
+	$(PY) -m pip install --quiet -e '.[dev,eval]'
 	$(PY) -m eval.heads
 	$(PY) -m eval.embedders
+	$(PY) -m eval.tune_topics
+	$(PY) -m eval.topics
 
 bench: install
 	$(PY) -m eval.speed

@@ -12,8 +12,9 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from service import __version__
-from service.api import classify, health, messages
+from service.api import classify, health, messages, topics
 from service.api.errors import error_body, install
+from service.jobs import Jobs
 from service.pipeline import Pipeline
 from service.settings import Settings
 
@@ -32,7 +33,9 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.pipeline = pipeline or build_pipeline(settings)
+        app.state.jobs = Jobs(app.state.pipeline.store)
         yield
+        app.state.jobs.shutdown()
 
     app = FastAPI(
         title="Community Pulse",
@@ -44,7 +47,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.state.settings = settings
     install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, classify, messages):
+    for module in (health, classify, messages, topics):
         app.include_router(module.router)
     return app
 

@@ -4,6 +4,8 @@
     pulse prepare               check the embedder and heads load (trains heads if missing)
     pulse import FILE           import JSONL/CSV messages (resumable, idempotent)
     pulse classify TEXT...      classify texts without storing them
+    pulse recluster --community C    cluster recent messages into topics (stable ids)
+    pulse topics --community C       list topics with keywords and quotes
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ def main(argv: list[str] | None = None) -> int:
 
     cls = sub.add_parser("classify", help="classify texts (nothing is stored)")
     cls.add_argument("texts", nargs="+")
+
+    rec = sub.add_parser("recluster", help="recluster a community's messages into topics")
+    rec.add_argument("--community", required=True)
+    rec.add_argument("--days", type=int, default=30, help="window length (default 30)")
+    rec.add_argument("--until", help="window end, ISO-8601 (default: now)")
+
+    top = sub.add_parser("topics", help="list a community's topics")
+    top.add_argument("--community", required=True)
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -105,8 +115,38 @@ def cmd_classify(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_recluster(args, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from service.store import Store
+    from service.topics.recluster import recluster
+
+    until = datetime.fromisoformat(args.until) if args.until else datetime.now(UTC)
+    until = until if until.tzinfo else until.replace(tzinfo=UTC)
+    summary = recluster(Store(settings.db_path), args.community, until, args.days)
+    print(f"run {summary.run_id}: {summary.n_topics} topics from {summary.n_messages} messages, "
+          f"{summary.unassigned} unassigned; lineage {summary.events}")
+    return 0
+
+
+def cmd_topics(args, settings: Settings) -> int:
+    from service.store import Store
+    from service.topics.views import reference_day, topic_view
+
+    store = Store(settings.db_path)
+    today = reference_day(store, args.community)
+    for row in store.topics(args.community):
+        view = topic_view(store, row, today)
+        flag = " [emerging]" if view["trend"]["emerging"] else ""
+        print(f"#{row['id']} {row['label']} — {row['size']} messages, {row['members']} members"
+              f"{flag}\n    {', '.join(row['keywords'])}")
+        for quote in view["quotes"][:2]:
+            print(f"    > {quote['text'][:100]}")
+    return 0
+
+
 COMMANDS = {"serve": cmd_serve, "prepare": cmd_prepare, "import": cmd_import,
-            "classify": cmd_classify}
+            "classify": cmd_classify, "recluster": cmd_recluster, "topics": cmd_topics}
 
 if __name__ == "__main__":
     sys.exit(main())

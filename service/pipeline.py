@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from service.nlp.classifier import Classifier, Prediction
 from service.schemas import MessageIn
 from service.store import Checkpoint, NewMessage, Store, format_ts
+from service.topics.assign import TopicAssigner
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,11 @@ class ItemResult:
 
 
 class Pipeline:
-    def __init__(self, classifier: Classifier, store: Store) -> None:
+    def __init__(self, classifier: Classifier, store: Store,
+                 assigner: TopicAssigner | None = None) -> None:
         self.classifier = classifier
         self.store = store
+        self.assigner = assigner or TopicAssigner(store)
 
     def classify(self, texts: list[str]) -> list[Prediction]:
         return self.classifier.classify(texts)
@@ -49,9 +52,10 @@ class Pipeline:
         new = list(todo.values())
         vectors = self.classifier.embed([m.text for m in new])
         predictions = self.classifier.predict([m.text for m in new], vectors)
+        topics = self._topics(new, vectors)
         versions = self.classifier.versions
-        rows = [_new_message(m, p, versions, v)
-                for m, p, v in zip(new, predictions, vectors, strict=True)]
+        rows = [_new_message(m, p, versions, v, t)
+                for m, p, v, t in zip(new, predictions, vectors, topics, strict=True)]
         created = set()
         if checkpoint is not None:
             checkpoint = replace(checkpoint, known=len(messages) - len(rows))
@@ -68,12 +72,22 @@ class Pipeline:
             results.append(ItemResult(m.external_id, m.community, ids[key], status))
         return results
 
-def _new_message(m: MessageIn, p: Prediction, versions: dict, vector) -> NewMessage:
+    def _topics(self, messages: list[MessageIn], vectors) -> list[int | None]:
+        """Current topic of each message (one matrix product per community)."""
+        out: list[int | None] = [None] * len(messages)
+        for community in {m.community for m in messages}:
+            rows = [i for i, m in enumerate(messages) if m.community == community]
+            for i, topic in zip(rows, self.assigner.assign(community, vectors[rows]), strict=True):
+                out[i] = topic
+        return out
+
+
+def _new_message(m: MessageIn, p: Prediction, versions: dict, vector, topic) -> NewMessage:
     return NewMessage(
         community=m.community, channel=m.channel, author_id=m.author_id,
         external_id=m.external_id, text=m.text, ts=format_ts(m.ts), reply_to=m.reply_to,
         thread_id=m.thread_id, metadata=m.metadata, lang=p.lang, sentiment=p.sentiment,
         sentiment_probs=p.sentiment_probs, intent=p.intent, intent_probs=p.intent_probs,
         flag_scores=p.flag_scores, flags=p.flags, models=versions,
-        embedder=versions["embedder"], embedding=vector,
+        embedder=versions["embedder"], embedding=vector, topic_id=topic,
     )

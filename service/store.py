@@ -60,6 +60,49 @@ MIGRATIONS = [
         updated_at TEXT NOT NULL
     );
     """,
+    # 2: topics, recluster runs and lineage; a message's current topic.
+    """
+    ALTER TABLE messages ADD COLUMN topic_id INTEGER;
+    CREATE INDEX messages_topic ON messages (community, topic_id, ts);
+    CREATE TABLE topic_runs (
+        id INTEGER PRIMARY KEY,
+        community TEXT NOT NULL,
+        status TEXT NOT NULL,
+        window_start TEXT NOT NULL,
+        window_end TEXT NOT NULL,
+        n_messages INTEGER,
+        n_topics INTEGER,
+        unassigned INTEGER,
+        params TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        error TEXT
+    );
+    CREATE TABLE topics (
+        id INTEGER PRIMARY KEY,
+        community TEXT NOT NULL,
+        status TEXT NOT NULL,
+        label TEXT NOT NULL,
+        keywords TEXT NOT NULL,
+        representatives TEXT NOT NULL,
+        centroid BLOB NOT NULL,
+        threshold REAL NOT NULL,
+        size INTEGER NOT NULL,
+        created_run INTEGER NOT NULL,
+        updated_run INTEGER NOT NULL
+    );
+    CREATE INDEX topics_community ON topics (community, status);
+    CREATE TABLE topic_events (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES topic_runs (id),
+        topic_id INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        related TEXT NOT NULL,
+        size_before INTEGER,
+        size_after INTEGER
+    );
+    CREATE INDEX topic_events_topic ON topic_events (topic_id, run_id);
+    """,
 ]
 
 _JSON_COLUMNS = ("metadata", "sentiment_probs", "intent_probs", "flag_scores", "flags", "models")
@@ -92,6 +135,7 @@ class NewMessage:
     models: dict
     embedder: str
     embedding: np.ndarray
+    topic_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +158,7 @@ class MessageFilter:
     intent: str | None = None
     flag: str | None = None
     lang: str | None = None
+    topic_id: int | None = None
 
 
 def utc_now() -> str:
@@ -193,14 +238,14 @@ class Store:
                     "INSERT INTO messages (community, channel, author_id, external_id,"
                     " text, ts, reply_to, thread_id, metadata, received_at, lang, sentiment,"
                     " sentiment_probs, intent, intent_probs, flag_scores, flags, models, embedder,"
-                    " embedding) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                    " embedding, topic_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                     " ON CONFLICT (community, external_id) DO NOTHING",
                     (
                         m.community, m.channel, m.author_id, m.external_id, m.text, m.ts,
                         m.reply_to, m.thread_id, _dump(m.metadata), received, m.lang,
                         m.sentiment, _dump(m.sentiment_probs), m.intent, _dump(m.intent_probs),
                         _dump(m.flag_scores), _dump(m.flags), _dump(m.models), m.embedder,
-                        np.asarray(m.embedding, dtype=np.float32).tobytes(),
+                        np.asarray(m.embedding, dtype=np.float32).tobytes(), m.topic_id,
                     ),
                 )
                 if cur.rowcount == 1:
@@ -286,6 +331,163 @@ class Store:
                 "UPDATE imports SET done = 1, updated_at = ? WHERE id = ?", (utc_now(), import_id)
             )
 
+    # -- topics --------------------------------------------------------------
+    def window(self, community: str, since: str, until: str) -> dict:
+        """Messages of a community in [since, until): ids, texts, authors, topics, vectors."""
+        rows = self._db().execute(
+            "SELECT id, text, topic_id, embedding FROM messages WHERE community = ?"
+            " AND ts >= ? AND ts < ? ORDER BY id", [community, since, until]).fetchall()
+        dim = len(rows[0][3]) // 4 if rows else 0
+        return {
+            "ids": np.array([r[0] for r in rows], dtype=np.int64),
+            "texts": [r[1] for r in rows],
+            "topic_ids": [r[2] for r in rows],
+            "vectors": (np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32)
+                        .reshape(len(rows), dim) if rows else np.empty((0, 0), np.float32)),
+        }
+
+    def active_topics(self, community: str) -> list[dict]:
+        rows = self._db().execute(
+            "SELECT id, centroid, threshold, size, label FROM topics WHERE community = ?"
+            " AND status = 'active' ORDER BY id", [community]).fetchall()
+        return [{"id": r[0], "centroid": np.frombuffer(r[1], dtype=np.float32),
+                 "threshold": r[2], "size": r[3], "label": r[4]} for r in rows]
+
+    def latest_run_id(self, community: str) -> int:
+        row = self._db().execute(
+            "SELECT max(id) FROM topic_runs WHERE community = ? AND status = 'done'",
+            [community]).fetchone()
+        return row[0] or 0
+
+    def start_run(self, community: str, since: str, until: str, params: dict) -> int:
+        with self._write_lock, self._transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO topic_runs (community, status, window_start, window_end, params,"
+                " started_at) VALUES (?, 'running', ?, ?, ?, ?)",
+                (community, since, until, _dump(params), utc_now()))
+            return cur.lastrowid
+
+    def fail_run(self, run_id: int, error: str) -> None:
+        with self._write_lock, self._transaction() as conn:
+            conn.execute("UPDATE topic_runs SET status = 'failed', error = ?, finished_at = ?"
+                         " WHERE id = ?", (error[:2000], utc_now(), run_id))
+
+    def get_run(self, run_id: int) -> dict | None:
+        rows = list(self._db().query("SELECT * FROM topic_runs WHERE id = ?", [run_id]))
+        if not rows:
+            return None
+        return rows[0] | {"params": json.loads(rows[0]["params"])}
+
+    def apply_recluster(self, run_id: int, community: str, topics: list[dict],
+                        retired: list[tuple[int, str]], events: list[dict],
+                        assignments: dict[int, int | None], stats: dict) -> dict[int, int]:
+        """Write a recluster in one transaction; returns {new cluster index: topic id}.
+
+        ``topics``: one dict per new cluster with ``id`` (None: create), label, keywords,
+        representatives, centroid, threshold, size. ``assignments``: message id -> cluster
+        index or None. ``retired``: (topic id, status) of old topics that ended.
+        """
+        ids: dict[int, int] = {}
+        with self._write_lock, self._transaction() as conn:
+            for index, t in enumerate(topics):
+                values = (t["label"], _dump(t["keywords"]), _dump(t["representatives"]),
+                          np.asarray(t["centroid"], np.float32).tobytes(), float(t["threshold"]),
+                          int(t["size"]), run_id)
+                if t["id"] is None:
+                    cur = conn.execute(
+                        "INSERT INTO topics (community, status, label, keywords, representatives,"
+                        " centroid, threshold, size, created_run, updated_run)"
+                        " VALUES (?, 'active', ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (community, *values, run_id))
+                    ids[index] = cur.lastrowid
+                else:
+                    conn.execute(
+                        "UPDATE topics SET status = 'active', label = ?, keywords = ?,"
+                        " representatives = ?, centroid = ?, threshold = ?, size = ?,"
+                        " updated_run = ? WHERE id = ?", (*values, t["id"]))
+                    ids[index] = t["id"]
+            for topic_id, status in retired:
+                conn.execute("UPDATE topics SET status = ?, updated_run = ? WHERE id = ?",
+                             (status, run_id, topic_id))
+            for e in events:
+                topic_id = e["topic_id"] if "topic_id" in e else ids[e["cluster"]]
+                conn.execute(
+                    "INSERT INTO topic_events (run_id, topic_id, event, related, size_before,"
+                    " size_after) VALUES (?, ?, ?, ?, ?, ?)",
+                    (run_id, topic_id, e["event"], _dump(e["related"]), e["size_before"],
+                     e["size_after"]))
+            conn.executemany("UPDATE messages SET topic_id = ? WHERE id = ?",
+                             [(ids.get(c) if c is not None else None, mid)
+                              for mid, c in assignments.items()])
+            conn.execute(
+                "UPDATE topic_runs SET status = 'done', finished_at = ?, n_messages = ?,"
+                " n_topics = ?, unassigned = ? WHERE id = ?",
+                (utc_now(), stats["n_messages"], stats["n_topics"], stats["unassigned"], run_id))
+        return ids
+
+    def topics(self, community: str, status: str | None = "active",
+               topic_id: int | None = None) -> list[dict]:
+        """Topics with their live statistics, computed from the messages (nothing cached)."""
+        where, params = ["t.community = ?"], [community]
+        if status is not None:
+            where.append("t.status = ?")
+            params.append(status)
+        if topic_id is not None:
+            where.append("t.id = ?")
+            params.append(topic_id)
+        sql = (
+            "SELECT t.id, t.community, t.status, t.label, t.keywords, t.representatives,"
+            " t.created_run,"
+            " t.updated_run, count(m.id), count(DISTINCT m.author_id), min(m.ts), max(m.ts)"
+            " FROM topics t LEFT JOIN messages m ON m.topic_id = t.id AND m.community = t.community"
+            f" WHERE {' AND '.join(where)} GROUP BY t.id ORDER BY count(m.id) DESC, t.id")
+        out = []
+        for r in self._db().execute(sql, params).fetchall():
+            out.append({"id": r[0], "community": r[1], "status": r[2], "label": r[3],
+                        "keywords": json.loads(r[4]), "representatives": json.loads(r[5]),
+                        "created_run": r[6], "updated_run": r[7], "size": r[8], "members": r[9],
+                        "first_seen": r[10], "last_seen": r[11]})
+        return out
+
+    def topic(self, topic_id: int) -> dict | None:
+        row = self._db().execute("SELECT community FROM topics WHERE id = ?", [topic_id]).fetchone()
+        if row is None:
+            return None
+        return self.topics(row[0], status=None, topic_id=topic_id)[0]
+
+    def embedding(self, message_id: int, community: str) -> np.ndarray | None:
+        row = self._db().execute("SELECT embedding FROM messages WHERE id = ? AND community = ?",
+                                 [message_id, community]).fetchone()
+        return np.frombuffer(row[0], dtype=np.float32) if row else None
+
+    def topic_breakdown(self, topic_id: int, column: str) -> dict[str, int]:
+        """Counts per sentiment, intent or day (column: sentiment | intent | day)."""
+        expr = {"sentiment": "sentiment", "intent": "intent", "day": "substr(ts, 1, 10)"}[column]
+        rows = self._db().execute(
+            f"SELECT {expr}, count(*) FROM messages WHERE topic_id = ? GROUP BY 1 ORDER BY 1",
+            [topic_id]).fetchall()
+        return dict(rows)
+
+    def topic_events(self, topic_id: int) -> list[dict]:
+        rows = self._db().execute(
+            "SELECT e.run_id, r.finished_at, e.event, e.related, e.size_before, e.size_after"
+            " FROM topic_events e JOIN topic_runs r ON r.id = e.run_id WHERE e.topic_id = ?"
+            " ORDER BY e.run_id", [topic_id]).fetchall()
+        return [{"run_id": r[0], "at": r[1], "event": r[2], "related": json.loads(r[3]),
+                 "size_before": r[4], "size_after": r[5]} for r in rows]
+
+    def latest_ts(self, community: str) -> str | None:
+        return self._db().execute("SELECT max(ts) FROM messages WHERE community = ?",
+                                  [community]).fetchone()[0]
+
+    def texts(self, message_ids: Sequence[int]) -> dict[int, str]:
+        ids = list(message_ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(self._db().execute(
+            f"SELECT id, text FROM messages WHERE id IN ({marks})", ids).fetchall())
+
     # -- helpers -------------------------------------------------------------
     def _transaction(self):
         return _Transaction(self._db().conn)
@@ -320,7 +522,7 @@ class _Transaction:
 _PUBLIC_COLUMNS = (
     "id, community, channel, author_id, external_id, text, ts, reply_to, thread_id, metadata,"
     " received_at, lang, sentiment, sentiment_probs, intent, intent_probs, flag_scores, flags,"
-    " models"
+    " models, topic_id"
 )
 
 
@@ -338,7 +540,7 @@ def _row_dict(row: tuple) -> dict:
 
 def _where(f: MessageFilter) -> tuple[list[str], list]:
     clauses, params = [], []
-    for column in ("community", "channel", "sentiment", "intent", "lang"):
+    for column in ("community", "channel", "sentiment", "intent", "lang", "topic_id"):
         value = getattr(f, column)
         if value is not None:
             clauses.append(f"{column} = ?")

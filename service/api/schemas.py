@@ -94,6 +94,7 @@ class MessageOut(BaseModel):
     flag_scores: dict[str, float]
     flags: list[str]
     models: dict[str, str]
+    topic_id: int | None = Field(description="Current topic, or null when unassigned.")
 
 
 class MessagePage(BaseModel):

@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from service.store import Checkpoint, MessageFilter, NewMessage, Store, StoreError
+from service.store import MIGRATIONS, Checkpoint, MessageFilter, NewMessage, Store, StoreError
 
 
 def row(i: int, community: str = "acme", **over) -> NewMessage:
@@ -69,7 +69,7 @@ def test_schema_migrates_once_and_reopens(tmp_path):
     Store(path).insert_messages([row(1)])
     reopened = Store(path)
     assert reopened.count_messages() == 1
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

@@ -1,0 +1,1 @@
+"""Recurring issues and feedback topics: cluster, label, track, assign."""

@@ -1,0 +1,144 @@
+"""Reduce (PCA) → HDBSCAN → fold outliers by their neighbours → centroids and thresholds.
+
+HDBSCAN alone leaves many messages as noise (BERTopic users' first complaint). Here a
+noise message joins a cluster when enough of its nearest clustered neighbours (cosine, in
+the full embedding space) belong to that cluster, so only messages whose neighbourhood is
+split or empty stay unassigned. Centroids and per-topic admission thresholds (a low
+percentile of members' similarity to their centroid) assign new messages between
+reclusters. Defaults were chosen on development data: `python -m eval.tune_topics`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    pca_dims: int = 20
+    min_cluster_size: int = 0  # 0: chosen from the number of messages (see below)
+    min_samples: int = 1
+    selection: str = "leaf"  # HDBSCAN cluster_selection_method: eom | leaf
+    size_divisor: int = 100  # automatic min_cluster_size = n / size_divisor
+    merge_cos: float = 0.9  # merge clusters whose centroids are at least this similar
+    fold_k: int = 15  # neighbours consulted for a noise message
+    fold_share: float = 0.4  # share of them that must agree on one cluster
+    fold_min_sim: float = 0.2  # neighbours less similar than this do not vote
+    admit_percentile: float = 5.0  # of members' similarity to their centroid (new messages)
+    seed: int = 0
+
+    def size_for(self, n: int) -> int:
+        """Smallest topic worth showing: a share of the window, between 5 and 50 messages."""
+        return self.min_cluster_size or int(min(50, max(5, n // self.size_divisor)))
+
+
+@dataclass(frozen=True)
+class Clustering:
+    labels: np.ndarray  # (n,) cluster index or -1
+    centroids: np.ndarray  # (k, d) unit vectors in the embedding space
+    thresholds: np.ndarray  # (k,) admission similarity per cluster
+    core: np.ndarray  # (n,) bool: chosen by HDBSCAN itself (not folded in)
+
+
+def reduce(vectors: np.ndarray, dims: int, seed: int) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
+    dims = min(dims, vectors.shape[0] - 1, vectors.shape[1])
+    reduced = PCA(n_components=dims, random_state=seed).fit_transform(vectors)
+    return reduced / np.maximum(np.linalg.norm(reduced, axis=1, keepdims=True), 1e-12)
+
+
+def cluster(vectors: np.ndarray, params: ClusterParams = ClusterParams()) -> Clustering:
+    """Cluster unit vectors; deterministic for the same input and params."""
+    import hdbscan
+
+    n = vectors.shape[0]
+    if n < 2 * params.size_for(n):
+        return _empty(n, vectors.shape[1])
+    reduced = reduce(vectors, params.pca_dims, params.seed)
+    model = hdbscan.HDBSCAN(min_cluster_size=params.size_for(n),
+                            min_samples=min(params.min_samples, params.size_for(n)),
+                            metric="euclidean", cluster_selection_method=params.selection)
+    core_labels = model.fit_predict(reduced.astype(np.float64))
+    core_labels = merge_close(vectors, core_labels, params.merge_cos)
+    k = int(core_labels.max()) + 1
+    if k == 0:
+        return _empty(n, vectors.shape[1])
+    labels = fold_noise(vectors, core_labels, params.fold_k, params.fold_share,
+                        params.fold_min_sim)
+    centroids, thresholds = centroids_of(vectors, labels, k, params.admit_percentile)
+    return Clustering(labels, centroids, thresholds, core_labels >= 0)
+
+
+def merge_close(vectors: np.ndarray, labels: np.ndarray, min_cos: float) -> np.ndarray:
+    """Join clusters whose centroids nearly coincide (HDBSCAN's leaf selection can cut one
+    dense topic into pieces); cluster indices are renumbered 0..k-1 by first appearance."""
+    k = int(labels.max()) + 1
+    if k < 2 or min_cos >= 1.0:
+        return labels
+    centres = np.stack([vectors[labels == c].mean(axis=0) for c in range(k)])
+    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+    parent = list(range(k))
+
+    def root(c: int) -> int:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    sims = centres @ centres.T
+    for a, b in zip(*np.nonzero(np.triu(sims, 1) >= min_cos), strict=True):
+        parent[root(int(b))] = root(int(a))
+    roots = [root(c) for c in range(k)]
+    order = {r: i for i, r in enumerate(dict.fromkeys(roots))}
+    return np.array([order[roots[c]] if c >= 0 else -1 for c in labels])
+
+
+def fold_noise(vectors: np.ndarray, core: np.ndarray, k: int, share: float,
+               min_sim: float = 0.0, chunk: int = 512) -> np.ndarray:
+    """Give a noise message the cluster most of its k nearest clustered messages share."""
+    labels = core.copy()
+    noise, clustered = np.flatnonzero(core < 0), np.flatnonzero(core >= 0)
+    k = min(k, clustered.size)
+    if noise.size == 0 or k == 0:
+        return labels
+    n_clusters = int(core.max()) + 1
+    for start in range(0, noise.size, chunk):
+        rows = noise[start : start + chunk]
+        sims = vectors[rows] @ vectors[clustered].T
+        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        votes = core[clustered][nearest]
+        votes[np.take_along_axis(sims, nearest, axis=1) < min_sim] = -1
+        counts = np.stack([(votes == c).sum(axis=1) for c in range(n_clusters)], axis=1)
+        winner = counts.argmax(axis=1)
+        agreed = counts[np.arange(len(rows)), winner] >= share * k
+        labels[rows[agreed]] = winner[agreed]
+    return labels
+
+
+def centroids_of(vectors, labels, k: int, percentile: float) -> tuple[np.ndarray, np.ndarray]:
+    centroids = np.zeros((k, vectors.shape[1]), dtype=np.float32)
+    thresholds = np.zeros(k, dtype=np.float32)
+    for c in range(k):
+        members = vectors[labels == c]
+        centre = members.mean(axis=0)
+        centroids[c] = centre / max(float(np.linalg.norm(centre)), 1e-12)
+        thresholds[c] = np.percentile(members @ centroids[c], percentile)
+    return centroids, thresholds
+
+
+def assign(vectors: np.ndarray, centroids: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Closest centroid if the similarity reaches its threshold, else -1."""
+    if len(centroids) == 0:
+        return np.full(len(vectors), -1)
+    sims = vectors @ centroids.T
+    best = sims.argmax(axis=1)
+    ok = sims[np.arange(len(vectors)), best] >= thresholds[best]
+    return np.where(ok, best, -1)
+
+
+def _empty(n: int, dim: int) -> Clustering:
+    return Clustering(np.full(n, -1), np.zeros((0, dim), np.float32), np.zeros(0, np.float32),
+                      np.zeros(n, bool))
