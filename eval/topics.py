@@ -72,6 +72,23 @@ def scores(truth: list[str], labels: np.ndarray) -> dict:
             "topics": int(labels.max()) + 1 if labels.size else 0}
 
 
+def keyword_examples(texts: list[str], truth: list[str], labels: np.ndarray) -> list[dict]:
+    """Each topic's keywords next to the ground-truth class most of its messages carry."""
+    from collections import Counter
+
+    from service.topics.label import ctfidf_keywords
+
+    k = int(labels.max()) + 1
+    words = ctfidf_keywords({c: [texts[i] for i in np.flatnonzero(labels == c)] for c in range(k)})
+    out = []
+    for c in range(k):
+        classes = Counter(truth[i] for i in np.flatnonzero(labels == c))
+        top, count = classes.most_common(1)[0]
+        out.append({"topic": c, "size": sum(classes.values()), "keywords": words[c][:6],
+                    "main_class": top, "purity": round(count / sum(classes.values()), 3)})
+    return sorted(out, key=lambda r: -r["size"])
+
+
 def quality(n: int) -> dict:
     embedder = default_embedder()
     out = {}
@@ -81,12 +98,14 @@ def quality(n: int) -> dict:
         start = time.perf_counter()
         ours = cluster(vectors, ClusterParams()).labels
         t_ours = time.perf_counter() - start
+        examples = keyword_examples(texts, truth, ours)
         start = time.perf_counter()
         base = baseline(vectors)
         t_base = time.perf_counter() - start
         out[name] = {"n": len(rows), "classes": len(set(truth)),
                      "ours": scores(truth, ours) | {"seconds": round(t_ours, 1)},
-                     "baseline": scores(truth, base) | {"seconds": round(t_base, 1)}}
+                     "baseline": scores(truth, base) | {"seconds": round(t_base, 1)},
+                     "keywords": examples}
         print(name, out[name])
     return out
 
@@ -131,7 +150,9 @@ def stability(n: int) -> dict:
     shared = [i for i, d in enumerate(days) if 7 <= d < 30]
     kept = [after_first[i] == after_second[i] for i in shared if after_first[i] is not None]
     same_kept = [after_first[i] == after_same[i] for i in after_first]
+    kept_topics = sum(second.events.get(e, 0) for e in ("continued", "grown", "shrunk"))
     return {"messages": len(rows), "shared_messages": len(shared),
+            "topics_keeping_id": f"{kept_topics} of {first.n_topics}",
             "same_window_same_topic": round(float(np.mean(same_kept)), 4),
             "overlap_same_topic": round(float(np.mean(kept)), 4) if kept else None,
             "run1": first.__dict__, "rerun": same.__dict__, "run2": second.__dict__}
@@ -165,12 +186,18 @@ def main() -> None:
                    ["days 1–30 then 8–37: shared messages keeping their topic id",
                     s["overlap_same_topic"]],
                    ["shared messages", s["shared_messages"]],
+                   ["run-1 topics that keep their id in run 2", s["topics_keeping_id"]],
                    ["run 1 topics / unassigned", f"{s['run1']['n_topics']} / "
                     f"{s['run1']['unassigned']}"],
                    ["run 2 topics / unassigned / lineage", f"{s['run2']['n_topics']} / "
                     f"{s['run2']['unassigned']} / {s['run2']['events']}"]])
           + "\nMessages whose topic was merged into another in run 2 change id by design; "
-          "they are counted as changed above.\n")
+          "they are counted as changed above.\n"
+          + "\n## Topic labels (ours): keywords and the class most of the topic's messages carry\n\n"
+          + "".join(f"### {name}\n\n" + table(
+              ["size", "keywords", "main class", "purity"],
+              [[e["size"], " ".join(e["keywords"]), e["main_class"], e["purity"]]
+               for e in r["keywords"]]) + "\n" for name, r in q.items()))
     path = write_report("topics", {"machine": machine(), "quality": q, "stability": s}, md)
     print(path.read_text())
 

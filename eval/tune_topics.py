@@ -36,7 +36,7 @@ def dev_sets(n: int) -> dict[str, list[tuple[str, str]]]:
 
 def grid():
     for sel, dims, share, merge, min_sim in itertools.product(
-            ("eom", "leaf"), (10, 20), (0.4, 0.5), (1.0, 0.9), (0.0, 0.2, 0.3)):
+            ("eom", "leaf"), (10, 20), (0.4, 0.5), (1.0, 0.9), (0.0, 0.3, 0.5)):
         yield ClusterParams(pca_dims=dims, min_samples=1, fold_share=share, selection=sel,
                             size_divisor=100, merge_cos=merge, fold_min_sim=min_sim)
 
