@@ -182,3 +182,18 @@ def evaluate(head: Head, vectors: np.ndarray, examples: Sequence[Example],
         polar = ["positive" if p[pos] >= p[neg] else "negative" for p in probs]
         out["polarity_accuracy"] = round(float(np.mean([a == b for a, b in zip(polar, y, strict=True)])), 4)
     return out
+
+
+def train_and_write(name: str, version: str, labels: Sequence[str], splits: tuple,
+                    weights_fn, card_fn, embedder: Embedder | None = None,
+                    flag: str | None = None) -> Head:
+    """Fit a head on (train, validation, tests) and write its folder in models/."""
+    from service.settings import REPO_ROOT
+
+    train, val, tests = splits
+    head, report = train_head(name, version, labels, train, val, tests,
+                              embedder or default_embedder(), weights_fn(train), flag=flag)
+    write_artifact(REPO_ROOT / "models" / name, head, report, card_fn(report))
+    print(f"{name} head written; validation macro-F1 {report['validation_macro_f1']}, "
+          f"threshold {head.threshold}")
+    return head

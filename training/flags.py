@@ -14,16 +14,8 @@ import random
 
 import numpy as np
 
-from service.settings import REPO_ROOT
 from training import data
-from training.common import (
-    SEED,
-    balanced_weights,
-    default_embedder,
-    today,
-    train_head,
-    write_artifact,
-)
+from training.common import SEED, balanced_weights, default_embedder, today, train_and_write
 
 VERSION = "1"
 
@@ -68,11 +60,8 @@ def weights(train: list[data.Example]) -> np.ndarray:
 def main() -> None:
     embedder = default_embedder()
     for flag in ("spam", "abuse"):
-        train, val, tests = splits(flag)
-        head, report = train_head(flag, VERSION, ("clean", flag), train, val, tests, embedder,
-                                  weights(train), flag=flag)
-        write_artifact(REPO_ROOT / "models" / flag, head, report, card(flag, report))
-        print(f"{flag} head written; threshold {head.threshold}")
+        train_and_write(flag, VERSION, ("clean", flag), splits(flag), weights,
+                        lambda report, flag=flag: card(flag, report), embedder, flag=flag)
 
 
 def card(flag: str, report: dict) -> str:

@@ -8,9 +8,8 @@ held-out part once (a third per label and language), never used for training or 
 
 from __future__ import annotations
 
-from service.settings import REPO_ROOT
 from training import data
-from training.common import balanced_weights, default_embedder, today, train_head, write_artifact
+from training.common import balanced_weights, today, train_and_write
 
 LABELS = ("question", "bug_report", "complaint", "feature_request", "praise", "chitchat",
           "spam_ad", "abuse")
@@ -32,12 +31,7 @@ def weights(train: list[data.Example]):
 
 
 def main() -> None:
-    embedder = default_embedder()
-    train, val, tests = splits()
-    head, report = train_head("intent", VERSION, LABELS, train, val, tests, embedder,
-                              weights(train))
-    write_artifact(REPO_ROOT / "models" / "intent", head, report, card(report))
-    print(f"intent head written; validation macro-F1 {report['validation_macro_f1']}")
+    train_and_write("intent", VERSION, LABELS, splits(), weights, card)
 
 
 def card(report: dict) -> str:

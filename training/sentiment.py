@@ -11,15 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.settings import REPO_ROOT
 from training import data
-from training.common import (
-    balanced_weights,
-    default_embedder,
-    today,
-    train_head,
-    write_artifact,
-)
+from training.common import balanced_weights, today, train_and_write
 
 LABELS = ("negative", "neutral", "positive")
 VERSION = "1"
@@ -82,12 +75,7 @@ def splits() -> tuple[list, list, dict]:
 
 
 def main() -> None:
-    embedder = default_embedder()
-    train, val, tests = splits()
-    head, report = train_head("sentiment", VERSION, LABELS, train, val, tests, embedder,
-                              weights(train))
-    write_artifact(REPO_ROOT / "models" / "sentiment", head, report, card(report))
-    print(f"sentiment head written; validation macro-F1 {report['validation_macro_f1']}")
+    train_and_write("sentiment", VERSION, LABELS, splits(), weights, card)
 
 
 def card(report: dict) -> str:

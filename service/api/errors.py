@@ -34,6 +34,16 @@ def check_limits(texts: list[str], locs: list[list], batch_loc: list, settings) 
         raise InputError(errors)
 
 
+def check_cursor(cursor: str | None) -> None:
+    from service.store import decode_cursor
+
+    if cursor is not None:
+        try:
+            decode_cursor(cursor)
+        except ValueError:
+            raise InputError([{"loc": ["query", "cursor"], "msg": "invalid cursor"}]) from None
+
+
 def _where(loc) -> str:
     parts = [p for p in loc if p != "body"]
     out = ""

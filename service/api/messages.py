@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 
 from service.api.deps import PipelineDep, SettingsDep, StoreDep
-from service.api.errors import InputError, check_limits
+from service.api.errors import check_cursor, check_limits
 from service.api.schemas import IngestRequest, IngestResponse, ItemOut, MessageOut, MessagePage
-from service.store import MessageFilter, decode_cursor, format_ts
+from service.store import MessageFilter, format_ts
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
@@ -48,11 +48,7 @@ def list_messages(
     cursor: str | None = None,
 ):
     """Stored messages with their predictions, newest first."""
-    if cursor is not None:
-        try:
-            decode_cursor(cursor)
-        except ValueError:
-            raise InputError([{"loc": ["query", "cursor"], "msg": "invalid cursor"}]) from None
+    check_cursor(cursor)
     filters = MessageFilter(
         community=community, channel=channel,
         since=format_ts(since) if since else None, until=format_ts(until) if until else None,

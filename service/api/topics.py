@@ -9,11 +9,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.deps import PipelineDep, SettingsDep, StoreDep
-from service.api.errors import InputError
+from service.api.errors import InputError, check_cursor
 from service.api.schemas import MessageOut, MessagePage
 from service.jobs import JobBusy
 from service.schemas import check_text
-from service.store import MessageFilter, decode_cursor
+from service.store import MessageFilter
 from service.topics.search import similar_messages
 from service.topics.views import reference_day, topic_view
 
@@ -111,11 +111,7 @@ def get_topic(topic_id: int, store: StoreDep):
 def topic_messages(topic_id: int, store: StoreDep,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None):
     row = _topic(store, topic_id)
-    if cursor is not None:
-        try:
-            decode_cursor(cursor)
-        except ValueError:
-            raise InputError([{"loc": ["query", "cursor"], "msg": "invalid cursor"}]) from None
+    check_cursor(cursor)
     rows, nxt = store.list_messages(MessageFilter(community=row["community"], topic_id=topic_id),
                                     limit=limit, cursor=cursor)
     return MessagePage(items=[MessageOut(**r) for r in rows], next_cursor=nxt)

@@ -2,12 +2,14 @@
 
 HDBSCAN alone leaves many messages as noise (BERTopic users' first complaint). Here a
 noise message joins a cluster when enough of its nearest clustered neighbours (cosine, in
-the reduced space, which is cheap at scale and measured as good) belong to that cluster, so only messages whose neighbourhood is
-split or empty stay unassigned. Centroids and per-topic admission thresholds (a low
-percentile of members' similarity to their centroid) assign new messages between
-reclusters. Defaults were chosen on development data: `python -m eval.tune_topics`
-(merge_cos 0.9 ties with no merging there; it is kept because HDBSCAN's leaf selection
-cuts compact groups into pieces, see tests/service/topics/test_cluster.py).
+the reduced space, which is cheap at scale and measured as good) belong to that cluster,
+so only messages whose neighbourhood is split or empty stay unassigned. Centroids and
+per-topic admission thresholds (a low percentile of members' similarity to their
+centroid) assign new messages between reclusters.
+
+Defaults were chosen on development data (`python -m eval.tune_topics`). merge_cos 0.9
+ties there with no merging; it is kept because HDBSCAN's leaf selection cuts compact
+groups into pieces (see tests/service/topics/test_cluster.py).
 """
 
 from __future__ import annotations
