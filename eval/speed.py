@@ -8,6 +8,7 @@
    - ingest: POST /v1/messages in batches of 100 (embed + heads + SQLite write), msgs/s;
    - classify latency: one client, one short message per request, p50/p99;
    - classify throughput: 16 concurrent clients, requests/s;
+   - the classify figures again with micro-batching off (the baseline), in the same run;
    - resident memory of the service process after the run.
 All figures come from the same run; the report states the machine.
 """
@@ -68,9 +69,10 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, **settings: str) -> None:
         self.port = _free_port()
-        env = os.environ | {"PULSE_DB_PATH": str(db), "PULSE_PORT": str(self.port)}
+        env = os.environ | {"PULSE_DB_PATH": str(db), "PULSE_PORT": str(self.port)} | {
+            f"PULSE_{k.upper()}": v for k, v in settings.items()}
         self.proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.base = f"http://127.0.0.1:{self.port}"
@@ -155,8 +157,14 @@ def main() -> None:
     texts = chat_messages(max(args.messages, 10_000))
     ceil = ceiling(texts[:10_000])
     with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp) / "bench.db", classify_batching="false")
+        try:  # baseline: no micro-batching
+            plain_latency = classify_latency(server.base, texts, args.requests)
+            plain = classify_throughput(server.base, texts, 16, args.seconds)
+        finally:
+            server.stop()
         server = Server(Path(tmp) / "bench.db")
-        try:
+        try:  # the default configuration
             ingest = ingest_rate(server.base, texts[: args.messages])
             latency = classify_latency(server.base, texts, args.requests)
             throughput = classify_throughput(server.base, texts, 16, args.seconds)
@@ -167,6 +175,8 @@ def main() -> None:
               "ingest_msgs_per_s": round(ingest, 1), "ingest_fraction_of_ceiling":
               round(ingest / ceil, 3), "classify_single_client": latency,
               "classify_16_clients": throughput, "service_rss_mb": rss,
+              "no_batching": {"classify_single_client": plain_latency,
+                              "classify_16_clients": plain},
               "messages": args.messages, "embedder": Settings().embedder}
     md = (f"# Service speed\n\nMachine: {describe(result['machine'])}.\nReproduce: `python -m eval.speed`. "
           "Service: `pulse serve` (one uvicorn process, default settings) on loopback; the "
@@ -177,10 +187,14 @@ def main() -> None:
                ["ingest over HTTP, msgs/s", result["ingest_msgs_per_s"],
                 f"{result['ingest_fraction_of_ceiling']:.0%} of the ceiling; batches of 100, "
                 f"{args.messages} messages, embed + heads + SQLite"],
-               ["classify p50 ms (1 client, 1 message)", latency["p50_ms"], f"n={latency['n']}"],
-               ["classify p99 ms", latency["p99_ms"], ""],
+               ["classify p50 ms (1 client, 1 message)", latency["p50_ms"],
+                f"n={latency['n']}; without micro-batching {plain_latency['p50_ms']}"],
+               ["classify p99 ms", latency["p99_ms"],
+                f"without micro-batching {plain_latency['p99_ms']}"],
                ["classify requests/s (16 clients)", throughput["requests_per_s"],
-                f"{throughput['errors']} errors in {throughput['seconds']} s"],
+                f"{throughput['errors']} errors in {throughput['seconds']} s; without "
+                f"micro-batching {plain['requests_per_s']} "
+                f"({throughput['requests_per_s'] / plain['requests_per_s']:.2f}x)"],
                ["service memory (RSS MB)", rss, "after the run"]]))
     path = write_report("speed", result, md)
     print(path.read_text())

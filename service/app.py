@@ -22,9 +22,13 @@ from service.settings import Settings
 def build_pipeline(settings: Settings) -> Pipeline:
     """Load the embedder and heads once and open the store."""
     from service.models_setup import load_classifier
+    from service.nlp.batcher import MicroBatcher
     from service.store import Store
 
-    return Pipeline(load_classifier(settings), Store(settings.db_path))
+    classifier = load_classifier(settings)
+    batcher = (MicroBatcher(classifier, settings.embed_batch, settings.classify_batch_wait_ms)
+               if settings.classify_batching else None)
+    return Pipeline(classifier, Store(settings.db_path), batcher=batcher)
 
 
 def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
@@ -36,6 +40,8 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         app.state.jobs = Jobs(app.state.pipeline.store)
         yield
         app.state.jobs.shutdown()
+        if app.state.pipeline.batcher is not None:
+            app.state.pipeline.batcher.close()
 
     app = FastAPI(
         title="Community Pulse",

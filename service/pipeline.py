@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from service.nlp.batcher import MicroBatcher
 from service.nlp.classifier import Classifier, Prediction
 from service.schemas import MessageIn
 from service.store import Checkpoint, NewMessage, Store, format_ts
@@ -23,12 +24,16 @@ class ItemResult:
 
 class Pipeline:
     def __init__(self, classifier: Classifier, store: Store,
-                 assigner: TopicAssigner | None = None) -> None:
+                 assigner: TopicAssigner | None = None, batcher: MicroBatcher | None = None):
         self.classifier = classifier
         self.store = store
         self.assigner = assigner or TopicAssigner(store)
+        self.batcher = batcher
 
     def classify(self, texts: list[str]) -> list[Prediction]:
+        """Stateless; through the micro-batcher when the service runs one."""
+        if self.batcher is not None:
+            return self.batcher.classify(texts)
         return self.classifier.classify(texts)
 
     def ingest(

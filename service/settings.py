@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     embed_batch: int = Field(
         64, ge=1, description="Texts per embedder call (short chat is padded less in small batches)."
     )
+    classify_batching: bool = Field(
+        True, description="Gather concurrent /v1/classify requests into one model call."
+    )
+    classify_batch_wait_ms: float = Field(
+        0.0, ge=0, le=50,
+        description="How long the batcher lingers for more requests (0: take what is waiting).",
+    )
     data_cache: Path = Field(
         Path.home() / ".cache" / "community-pulse",
         description="Where training and eval keep fetched packages, data and embeddings.",

@@ -31,6 +31,7 @@ class ClusterParams:
     fold_share: float = 0.4  # share of them that must agree on one cluster
     fold_min_sim: float = 0.5  # neighbours less similar (reduced space) do not vote
     admit_percentile: float = 5.0  # of members' similarity to their centroid (new messages)
+    small_divisor: int = 3  # second pass over the leftovers: min size = main min size / this
     seed: int = 0
 
     def size_for(self, n: int) -> int:
@@ -72,8 +73,30 @@ def cluster(vectors: np.ndarray, params: ClusterParams = ClusterParams()) -> Clu
         return _empty(n, vectors.shape[1])
     labels = fold_noise(reduced, core_labels, params.fold_k, params.fold_share,
                         params.fold_min_sim)
+    labels = small_topics(reduced, labels, max(5, params.size_for(n) // params.small_divisor))
+    k = int(labels.max()) + 1
     centroids, thresholds = centroids_of(vectors, labels, k, params.admit_percentile)
     return Clustering(labels, centroids, thresholds, core_labels >= 0)
+
+
+def small_topics(reduced: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
+    """Re-examine what is still unassigned: dense groups too small for the main pass (a new
+    issue reported a dozen times this week) become topics of their own."""
+    import hdbscan
+
+    rest = np.flatnonzero(labels < 0)
+    if rest.size < 2 * min_size:
+        return labels
+    model = hdbscan.HDBSCAN(min_cluster_size=min_size, min_samples=min_size,
+                            cluster_selection_method="eom")
+    found = model.fit_predict(reduced[rest].astype(np.float64))
+    found[model.probabilities_ < 0.5] = -1  # only the dense part; the fringe stays out
+    labels = labels.copy()
+    offset = int(labels.max()) + 1
+    kept = np.unique(found[found >= 0])
+    for new, old in enumerate(kept):
+        labels[rest[found == old]] = offset + new
+    return labels
 
 
 def merge_close(vectors: np.ndarray, labels: np.ndarray, min_cos: float) -> np.ndarray:

@@ -40,3 +40,20 @@ def test_assign_uses_thresholds():
     x = np.array([[1, 0, 0], [0.6, 0.8, 0], [0, 0, 1]], dtype=np.float32)
     labels = assign(x, centroids, np.array([0.9, 0.9, 0.5], np.float32))
     assert labels.tolist() == [0, -1, 2]
+
+
+def test_small_groups_left_unassigned_become_topics():
+    from service.topics.cluster import small_topics
+
+    x, truth = blobs(n_per=8, k=2, noise=0.05)
+    rng = np.random.default_rng(1)
+    scatter = rng.normal(size=(30, x.shape[1])).astype(np.float32)
+    scatter /= np.linalg.norm(scatter, axis=1, keepdims=True)
+    data = np.concatenate([x, scatter])
+    labels = np.concatenate([np.full(16, -1), np.full(30, -1)])
+    labels[:1] = 0  # one existing topic, so new ones are numbered after it
+    out = small_topics(data, labels, min_size=5)
+    assert out[0] == 0
+    assert len(set(out[1:8])) == 1 and out[1] >= 1  # the first small group (minus the seed)
+    assert len(set(out[8:16])) == 1 and out[8] not in (out[1], -1)
+    assert (out[16:] == -1).mean() > 0.8  # scattered messages stay unassigned
