@@ -40,7 +40,7 @@ def list_messages(
     channel: str | None = None,
     since: Annotated[datetime | None, Query(description="Inclusive, ISO-8601.")] = None,
     until: Annotated[datetime | None, Query(description="Exclusive, ISO-8601.")] = None,
-    sentiment: Literal["negative", "neutral", "positive"] | None = None,
+    sentiment: Literal["negative", "neutral", "positive", "uncertain"] | None = None,
     intent: str | None = None,
     flag: Literal["abuse", "spam"] | None = None,
     lang: Literal["zh", "en", "mixed", "unknown"] | None = None,

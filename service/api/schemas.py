@@ -52,8 +52,9 @@ class ClassifyRequest(_OneOrMany):
 
 
 class Label(BaseModel):
-    label: str
-    probs: dict[str, float]
+    label: str = Field(description='Top label, or "uncertain" when its calibrated probability '
+                       "is below the head's threshold (see models/<head>/config.json).")
+    probs: dict[str, float] = Field(description="Calibrated probability per label.")
 
 
 class Flag(BaseModel):

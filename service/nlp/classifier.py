@@ -15,6 +15,7 @@ from service.nlp.heads import Head
 from service.nlp.lang import detect_language
 
 FLAG_HEADS = ("abuse", "spam")
+UNCERTAIN = "uncertain"
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,9 @@ class Classifier:
             out.append(
                 Prediction(
                     lang=detect_language(text),
-                    sentiment=sentiment.labels[int(probs["sentiment"][i].argmax())],
+                    sentiment=_label(sentiment, probs["sentiment"][i]),
                     sentiment_probs=_named(sentiment.labels, probs["sentiment"][i]),
-                    intent=intent.labels[int(probs["intent"][i].argmax())],
+                    intent=_label(intent, probs["intent"][i]),
                     intent_probs=_named(intent.labels, probs["intent"][i]),
                     flag_scores=scores,
                     flags=[f for f in FLAG_HEADS if scores[f] >= self.heads[f].threshold],
@@ -64,6 +65,12 @@ class Classifier:
 
     def classify(self, texts: list[str]) -> list[Prediction]:
         return self.predict(texts, self.embed(texts))
+
+
+def _label(head: Head, row: np.ndarray) -> str:
+    """The arg-max label, or "uncertain" when the head is not confident enough."""
+    best = int(row.argmax())
+    return head.labels[best] if row[best] >= head.uncertain_below else UNCERTAIN
 
 
 def _named(labels: tuple[str, ...], row: np.ndarray) -> dict[str, float]:

@@ -28,6 +28,8 @@ class Head:
     weights: np.ndarray  # (k, d)
     bias: np.ndarray  # (k,)
     threshold: float = 0.5  # flags: score at or above which the flag is raised
+    temperature: float = 1.0  # logits are divided by it (fitted on validation data)
+    uncertain_below: float = 0.0  # labels: below this top probability, say "uncertain"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -35,7 +37,7 @@ class Head:
         return int(self.weights.shape[1])
 
     def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
-        logits = vectors @ self.weights.T + self.bias
+        logits = (vectors @ self.weights.T + self.bias) / self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
@@ -50,6 +52,8 @@ def save_head(folder: Path, head: Head) -> None:
         "embedder": head.embedder,
         "dim": head.dim,
         "threshold": head.threshold,
+        "temperature": head.temperature,
+        "uncertain_below": head.uncertain_below,
         "kind": "softmax-linear",
         **head.extra,
     }
@@ -68,7 +72,8 @@ def load_head(folder: Path) -> Head:
             weights, bias = arrays["weights"], arrays["bias"]
     except (OSError, KeyError, ValueError) as exc:
         raise HeadError(f"cannot load head from {folder}: {exc}") from exc
-    known = {"name", "version", "labels", "embedder", "dim", "threshold", "kind"}
+    known = {"name", "version", "labels", "embedder", "dim", "threshold", "kind", "temperature",
+             "uncertain_below"}
     head = Head(
         name=config["name"],
         version=config["version"],
@@ -77,6 +82,8 @@ def load_head(folder: Path) -> Head:
         weights=weights,
         bias=bias,
         threshold=float(config.get("threshold", 0.5)),
+        temperature=float(config.get("temperature", 1.0)),
+        uncertain_below=float(config.get("uncertain_below", 0.0)),
         extra={k: v for k, v in config.items() if k not in known},
     )
     if weights.shape != (len(head.labels), config["dim"]) or bias.shape != (len(head.labels),):

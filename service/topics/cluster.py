@@ -32,6 +32,8 @@ class ClusterParams:
     fold_min_sim: float = 0.5  # neighbours less similar (reduced space) do not vote
     admit_percentile: float = 5.0  # of members' similarity to their centroid (new messages)
     small_divisor: int = 3  # second pass over the leftovers: min size = main min size / this
+    max_fit: int = 20_000  # larger windows are fitted on a sample of this many messages
+    max_ref: int = 5_000  # labelled sample messages the others vote against
     seed: int = 0
 
     def size_for(self, n: int) -> int:
@@ -56,27 +58,55 @@ def reduce(vectors: np.ndarray, dims: int, seed: int) -> np.ndarray:
 
 
 def cluster(vectors: np.ndarray, params: ClusterParams = ClusterParams()) -> Clustering:
-    """Cluster unit vectors; deterministic for the same input and params."""
-    import hdbscan
+    """Cluster unit vectors; deterministic for the same input and params.
 
+    Windows larger than ``max_fit`` are fitted on a fixed random sample (HDBSCAN's cost
+    grows faster than linearly); every other message then takes its cluster by the same
+    neighbour vote, against up to ``max_ref`` labelled sample messages.
+    """
     n = vectors.shape[0]
-    if n < 2 * params.size_for(n):
+    fit = _sample(n, params.max_fit, params.seed)
+    if fit.size < 2 * params.size_for(fit.size):
         return _empty(n, vectors.shape[1])
     reduced = reduce(vectors, params.pca_dims, params.seed)
-    model = hdbscan.HDBSCAN(min_cluster_size=params.size_for(n),
-                            min_samples=min(params.min_samples, params.size_for(n)),
-                            metric="euclidean", cluster_selection_method=params.selection)
-    core_labels = model.fit_predict(reduced.astype(np.float64))
-    core_labels = merge_close(vectors, core_labels, params.merge_cos)
-    k = int(core_labels.max()) + 1
+    fitted, core_fit = _fit(vectors[fit], reduced[fit], params)
+    labels = np.full(n, -1)
+    labels[fit] = fitted
+    if fit.size < n:
+        rest = np.setdiff1d(np.arange(n), fit, assume_unique=True)
+        ref = fit[fitted >= 0]
+        ref = ref[_sample(ref.size, params.max_ref, params.seed)]
+        labels[rest] = vote(reduced[rest], reduced[ref], labels[ref], params.fold_k,
+                            params.fold_share, params.fold_min_sim)
+    k = int(labels.max()) + 1
     if k == 0:
         return _empty(n, vectors.shape[1])
-    labels = fold_noise(reduced, core_labels, params.fold_k, params.fold_share,
-                        params.fold_min_sim)
-    labels = small_topics(reduced, labels, max(5, params.size_for(n) // params.small_divisor))
-    k = int(labels.max()) + 1
+    core = np.zeros(n, bool)
+    core[fit] = core_fit
     centroids, thresholds = centroids_of(vectors, labels, k, params.admit_percentile)
-    return Clustering(labels, centroids, thresholds, core_labels >= 0)
+    return Clustering(labels, centroids, thresholds, core)
+
+
+def _fit(vectors: np.ndarray, reduced: np.ndarray, params: ClusterParams):
+    """HDBSCAN → merge near-identical clusters → fold noise → small topics in the rest."""
+    import hdbscan
+
+    n = len(vectors)
+    size = params.size_for(n)
+    model = hdbscan.HDBSCAN(min_cluster_size=size, min_samples=min(params.min_samples, size),
+                            metric="euclidean", cluster_selection_method=params.selection)
+    core = merge_close(vectors, model.fit_predict(reduced.astype(np.float64)), params.merge_cos)
+    if core.max() < 0:
+        return core, core >= 0
+    labels = fold_noise(reduced, core, params.fold_k, params.fold_share, params.fold_min_sim)
+    labels = small_topics(reduced, labels, max(5, size // params.small_divisor))
+    return labels, core >= 0
+
+
+def _sample(n: int, limit: int, seed: int) -> np.ndarray:
+    if n <= limit:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False))
 
 
 def small_topics(reduced: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
@@ -124,25 +154,35 @@ def merge_close(vectors: np.ndarray, labels: np.ndarray, min_cos: float) -> np.n
 
 
 def fold_noise(vectors: np.ndarray, core: np.ndarray, k: int, share: float,
-               min_sim: float = 0.0, chunk: int = 512) -> np.ndarray:
+               min_sim: float = 0.0) -> np.ndarray:
     """Give a noise message the cluster most of its k nearest clustered messages share."""
     labels = core.copy()
     noise, clustered = np.flatnonzero(core < 0), np.flatnonzero(core >= 0)
-    k = min(k, clustered.size)
-    if noise.size == 0 or k == 0:
-        return labels
-    n_clusters = int(core.max()) + 1
-    for start in range(0, noise.size, chunk):
-        rows = noise[start : start + chunk]
-        sims = vectors[rows] @ vectors[clustered].T
-        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        votes = core[clustered][nearest]
-        votes[np.take_along_axis(sims, nearest, axis=1) < min_sim] = -1
-        counts = np.stack([(votes == c).sum(axis=1) for c in range(n_clusters)], axis=1)
-        winner = counts.argmax(axis=1)
-        agreed = counts[np.arange(len(rows)), winner] >= share * k
-        labels[rows[agreed]] = winner[agreed]
+    if noise.size and clustered.size:
+        labels[noise] = vote(vectors[noise], vectors[clustered], core[clustered], k, share,
+                             min_sim)
     return labels
+
+
+def vote(queries: np.ndarray, refs: np.ndarray, ref_labels: np.ndarray, k: int, share: float,
+         min_sim: float = 0.0, chunk: int = 1024) -> np.ndarray:
+    """Per query: the label at least ``share`` of its k nearest references (cosine at least
+    ``min_sim``) carry, else -1."""
+    out = np.full(len(queries), -1)
+    k = min(k, len(refs))
+    if k == 0 or len(queries) == 0:
+        return out
+    n_labels = int(ref_labels.max()) + 1
+    for start in range(0, len(queries), chunk):
+        sims = queries[start : start + chunk] @ refs.T
+        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        votes = ref_labels[nearest]
+        votes[np.take_along_axis(sims, nearest, axis=1) < min_sim] = -1
+        counts = np.stack([(votes == c).sum(axis=1) for c in range(n_labels)], axis=1)
+        winner = counts.argmax(axis=1)
+        agreed = counts[np.arange(len(winner)), winner] >= share * k
+        out[start : start + chunk][agreed] = winner[agreed]
+    return out
 
 
 def centroids_of(vectors, labels, k: int, percentile: float) -> tuple[np.ndarray, np.ndarray]:

@@ -27,3 +27,19 @@ def test_missing_or_broken_head_is_a_clear_error(tmp_path):
     (tmp_path / "spam" / "weights.npz").write_bytes(b"garbage")
     with pytest.raises(HeadError):
         load_head(tmp_path / "spam")
+
+
+def test_temperature_softens_and_uncertain_label():
+    from dataclasses import replace
+
+    from service.nlp.classifier import Classifier
+    from tests.fakes import HashEmbedder
+
+    heads = fake_heads()
+    x = np.random.default_rng(0).normal(size=(3, 64)).astype(np.float32)
+    sharp = heads["intent"].predict_proba(x).max(axis=1)
+    soft = replace(heads["intent"], temperature=10.0).predict_proba(x).max(axis=1)
+    assert (soft < sharp).all()
+    heads["intent"] = replace(heads["intent"], uncertain_below=1.01)
+    (pred,) = Classifier(HashEmbedder(), heads).classify(["anything"])
+    assert pred.intent == "uncertain" and max(pred.intent_probs.values()) < 1.01

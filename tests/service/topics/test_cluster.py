@@ -57,3 +57,12 @@ def test_small_groups_left_unassigned_become_topics():
     assert len(set(out[1:8])) == 1 and out[1] >= 1  # the first small group (minus the seed)
     assert len(set(out[8:16])) == 1 and out[8] not in (out[1], -1)
     assert (out[16:] == -1).mean() > 0.8  # scattered messages stay unassigned
+
+
+def test_large_windows_fit_a_sample_and_vote_the_rest():
+    from sklearn.metrics import adjusted_rand_score
+
+    x, truth = blobs(n_per=150, k=4)
+    result = cluster(x, ClusterParams(max_fit=200, max_ref=100))
+    assert result.core.sum() <= 200  # only the sample went through HDBSCAN
+    assert adjusted_rand_score(truth, result.labels) > 0.9
