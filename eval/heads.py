@@ -63,7 +63,9 @@ def run() -> dict:
             ours[test_name] = evaluate(head, x, examples, flag)
         base = tfidf_baseline(train, weight_fn(train), tests, list(head.labels), flag)
         results[name] = {"version": head.version, "embedder": head.embedder,
-                         "threshold": head.threshold, "head": ours, "tfidf_baseline": base}
+                         "threshold": head.threshold, "temperature": head.temperature,
+                         "uncertain_below": head.uncertain_below, "head": ours,
+                         "tfidf_baseline": base}
     return results
 
 
@@ -79,18 +81,27 @@ def main() -> None:
     results = run()
     md = ["# Heads on held-out data\n\n",
           f"Machine: {describe(machine())}. Reproduce: `python -m eval.heads` (models from `models/`).\n",
-          "Baseline: TF-IDF char 1–3-grams + logistic regression, same training rows.\n\n"]
+          "Baseline: TF-IDF char 1–3-grams + logistic regression, same training rows.\n"
+          "Probabilities are temperature-scaled on validation data; ECE is the expected "
+          "calibration error of the top label (10 bins). Below its threshold a sentiment or "
+          "intent prediction is reported as \"uncertain\": coverage is the share of messages "
+          "above it, with the accuracy on those.\n\n"]
     for name, r in results.items():
-        md.append(f"## {name} (v{r['version']}, embedder {r['embedder']}, "
-                  f"threshold {r['threshold']})\n\n")
+        cut = (f"flag threshold {r['threshold']}" if name in ("spam", "abuse")
+               else f"uncertain below {r['uncertain_below']}")
+        md.append(f"## {name} (v{r['version']}, embedder {r['embedder']}, temperature "
+                  f"{r['temperature']}, {cut})\n\n")
         rows = []
         for test_name, m in r["head"].items():
             b = r["tfidf_baseline"][test_name]
             metric, ours = _primary(m)
+            confident = ("" if "coverage" not in m else
+                         f"{m['coverage']:.0%} / {m['accuracy_when_confident']}")
             rows.append([test_name, m["n"], m["accuracy"], m["macro_f1"], metric, ours,
-                         _primary(b)[1], b["accuracy"]])
+                         _primary(b)[1], b["accuracy"], m["ece"], confident])
         md.append(table(["test set", "n", "accuracy", "macro-F1", "primary", "head",
-                         "TF-IDF baseline", "baseline acc"], rows))
+                         "TF-IDF baseline", "baseline acc", "ECE",
+                         "coverage / acc. when confident"], rows))
         md.append("\n")
     path = write_report("heads", {"machine": machine(), "results": results}, "".join(md))
     print(path.read_text())

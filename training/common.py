@@ -91,6 +91,51 @@ def metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str])
     }
 
 
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Temperature scaling: the T minimising validation log-loss of softmax(logits / T)."""
+    from scipy.optimize import minimize_scalar
+
+    def nll(log_t: float) -> float:
+        z = logits / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-logp[np.arange(len(y)), y].mean())
+
+    result = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+    return round(float(np.exp(result.x)), 4)
+
+
+def choose_uncertain(probs: np.ndarray, y: np.ndarray, min_coverage: float = 0.6) -> float:
+    """Lowest top-probability threshold whose confident predictions halve the validation
+    error rate while keeping at least ``min_coverage`` of messages; if none does, the one
+    with the best confident accuracy at that coverage."""
+    top, correct = probs.max(axis=1), probs.argmax(axis=1) == y
+    target = min(0.95, correct.mean() + (1 - correct.mean()) / 2)
+    best_t, best_acc = 0.0, float(correct.mean())
+    for t in np.round(np.arange(0.3, 0.96, 0.05), 2):
+        kept = top >= t
+        if kept.mean() < min_coverage:
+            break
+        acc = float(correct[kept].mean())
+        if acc >= target:
+            return float(t)
+        if acc > best_acc:
+            best_t, best_acc = float(t), acc
+    return best_t
+
+
+def ece(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of the top label, equal-width bins."""
+    top, correct = probs.max(axis=1), probs.argmax(axis=1) == y
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        inside = (top > lo) & (top <= hi)
+        if inside.any():
+            total += inside.mean() * abs(top[inside].mean() - correct[inside].mean())
+    return round(float(total), 4)
+
+
 def choose_threshold(scores: np.ndarray, positive: np.ndarray) -> float:
     """Flag threshold that maximises F1 on validation data."""
     best, best_f1 = 0.5, -1.0
@@ -150,11 +195,17 @@ def train_head(
     score, c, w, b = best
     head = Head(name=name, version=version, labels=tuple(labels), embedder=embedder.name,
                 weights=w, bias=b)
+    yva_idx = np.array([list(labels).index(y) for y in yva])
+    head = replace(head, temperature=fit_temperature(xva @ w.T + b, yva_idx))
+    probs_va = head.predict_proba(xva)
     if flag is not None:
-        scores = head.predict_proba(xva)[:, labels.index(flag)]
+        scores = probs_va[:, labels.index(flag)]
         head = replace(head, threshold=choose_threshold(scores, np.array(yva) == flag))
+    else:
+        head = replace(head, uncertain_below=choose_uncertain(probs_va, yva_idx))
     report = {"head": name, "version": version, "embedder": embedder.name, "C": c,
               "validation_macro_f1": score, "threshold": head.threshold,
+              "temperature": head.temperature, "uncertain_below": head.uncertain_below,
               "n_train": len(train), "n_val": len(val),
               "train_sources": dict(Counter(e.source for e in train)), "test": {}}
     for test_name, examples in tests.items():
@@ -174,8 +225,15 @@ def evaluate(head: Head, vectors: np.ndarray, examples: Sequence[Example],
         pred = [head.labels[i] for i in probs.argmax(axis=1)]
     y = [e.label for e in examples]
     out = metrics(y, pred, head.labels)
+    y_idx = np.array([head.labels.index(label) for label in y])
+    out["ece"] = ece(probs, y_idx)
     if flag is not None:
         out["flag_f1"] = out["per_class"][flag]["f1"]
+    else:
+        kept = probs.max(axis=1) >= head.uncertain_below
+        out["coverage"] = round(float(kept.mean()), 4)
+        out["accuracy_when_confident"] = round(float(
+            (probs.argmax(axis=1) == y_idx)[kept].mean()), 4) if kept.any() else None
     if set(y) <= {"negative", "positive"} and "neutral" in head.labels:
         # binary polarity sets: compare only the two polar classes
         neg, pos = head.labels.index("negative"), head.labels.index("positive")

