@@ -15,7 +15,7 @@ import numpy as np
 from service.store import Store, format_ts
 from service.topics.cluster import ClusterParams, cluster
 from service.topics.label import ctfidf_keywords, name_of
-from service.topics.track import match
+from service.topics.track import SIZE_CHANGE, match
 
 
 @dataclass(frozen=True)
@@ -76,20 +76,32 @@ def _run(store, community, since, until, params, run_id, log) -> RunSummary:
                     old_centroids, [t["size"] for t in old], members,
                     result.centroids if k else np.zeros((0, dim), np.float32))
 
+    centroids = result.centroids if k else np.zeros((0, dim), np.float32)
+    thresholds = result.thresholds if k else np.zeros(0, np.float32)
     if k:
-        labels = keep_previous(labels, vectors, result.centroids, window["topic_ids"], lineage.ids)
-        members = [set(ids[labels == c].tolist()) for c in range(k)]
+        labels = keep_previous(labels, vectors, centroids, window["topic_ids"], lineage.ids)
+        labels, centroids, thresholds = revive_merged(
+            labels, vectors, centroids, thresholds, window["topic_ids"], lineage,
+            {t["id"]: (old_centroids[i], t["size"]) for i, t in enumerate(old)},
+            max(5, params.size_for(len(ids)) // params.small_divisor), params.admit_percentile)
+        k = len(centroids)
+        for c, e in enumerate(lineage.new_events):  # sizes after hysteresis and revival
+            e["size_after"] = int((labels == c).sum())
+            if e["size_before"] is not None:
+                change = (e["size_after"] - e["size_before"]) / max(e["size_before"], 1)
+                e["event"] = ("grown" if change > SIZE_CHANGE else "shrunk"
+                              if change < -SIZE_CHANGE else "continued")
     keywords = ctfidf_keywords({c: [texts[i] for i in np.flatnonzero(labels == c)]
                                 for c in range(k)})
     topics = []
     for c in range(k):
         rows = np.flatnonzero(labels == c)
         if rows.size == 0:
-            rows = np.array([int(np.argmax(vectors @ result.centroids[c]))])
-        closest = rows[np.argsort(-(vectors[rows] @ result.centroids[c]))[:5]]
+            rows = np.array([int(np.argmax(vectors @ centroids[c]))])
+        closest = rows[np.argsort(-(vectors[rows] @ centroids[c]))[:5]]
         topics.append({"id": lineage.ids[c], "label": name_of(keywords[c]),
                        "keywords": keywords[c], "representatives": ids[closest].tolist(),
-                       "centroid": result.centroids[c], "threshold": result.thresholds[c],
+                       "centroid": centroids[c], "threshold": thresholds[c],
                        "size": len(rows)})
     events = [e | {"cluster": c} for c, e in enumerate(lineage.new_events)] + lineage.events
     retired = [(e["topic_id"], e["event"]) for e in lineage.events]
@@ -122,3 +134,34 @@ def keep_previous(labels: np.ndarray, vectors: np.ndarray, centroids: np.ndarray
         if sim_old >= sim_new - STICKY_MARGIN:
             labels[i] = c_old
     return labels
+
+
+def revive_merged(labels, vectors, centroids, thresholds, previous, lineage, old: dict,
+                  min_size: int, percentile: float):
+    """A topic reported as merged keeps its id when enough of its previous messages are
+    still closer to its own centroid than to the cluster that absorbed it: HDBSCAN joining
+    two neighbouring topics in one run is not, by itself, a change an operator should see.
+    """
+    previous = np.array([-1 if t is None else t for t in previous])
+    labels = labels.copy()
+    centroids, thresholds = list(centroids), list(thresholds)
+    for event in [e for e in lineage.events if e["event"] == "merged"]:
+        topic_id, into = event["topic_id"], lineage.ids.index(event["related"][0])
+        rows = np.flatnonzero((labels == into) & (previous == topic_id))
+        own_centroid, size_before = old[topic_id]
+        closer = rows[vectors[rows] @ own_centroid >= vectors[rows] @ centroids[into]]
+        if closer.size < min_size:
+            continue
+        labels[closer] = len(centroids)
+        centre = vectors[closer].mean(axis=0)
+        centroids.append(centre / max(float(np.linalg.norm(centre)), 1e-12))
+        thresholds.append(float(np.percentile(vectors[closer] @ centroids[-1], percentile)))
+        lineage.ids.append(topic_id)
+        change = (closer.size - size_before) / max(size_before, 1)
+        lineage.new_events.append({
+            "event": "grown" if change > SIZE_CHANGE else "shrunk" if change < -SIZE_CHANGE
+            else "continued", "related": [], "size_before": size_before,
+            "size_after": int(closer.size)})
+        lineage.events.remove(event)
+    return (labels, np.array(centroids, np.float32).reshape(len(centroids), -1),
+            np.array(thresholds, np.float32))
