@@ -52,9 +52,10 @@ def _valid(text: str) -> bool:
         return False
 
 
-def ceiling(texts: list[str]) -> float:
+def ceiling(texts: list[str], threads: int | None = None) -> float:
     s = Settings()
-    embedder = load_embedder(s.embedder, threads=s.embed_threads, batch_size=s.embed_batch)
+    embedder = load_embedder(s.embedder, threads=threads or s.embed_threads,
+                             batch_size=s.embed_batch)
     embedder.embed(texts[:64])
     start = time.perf_counter()
     for i in range(0, len(texts), 100):
@@ -156,11 +157,18 @@ def main() -> None:
     args = parser.parse_args()
     texts = chat_messages(max(args.messages, 10_000))
     ceil = ceiling(texts[:10_000])
+    ceil_two_threads = ceiling(texts[:10_000], threads=2)
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp) / "bench.db", classify_batching="false")
         try:  # baseline: no micro-batching
             plain_latency = classify_latency(server.base, texts, args.requests)
             plain = classify_throughput(server.base, texts, 16, args.seconds)
+        finally:
+            server.stop()
+        server = Server(Path(tmp) / "bench.db", embed_threads="2")
+        try:  # two BLAS threads instead of one, everything else default
+            two_latency = classify_latency(server.base, texts, args.requests)
+            two = classify_throughput(server.base, texts, 16, args.seconds)
         finally:
             server.stop()
         server = Server(Path(tmp) / "bench.db")
@@ -177,13 +185,17 @@ def main() -> None:
               "classify_16_clients": throughput, "service_rss_mb": rss,
               "no_batching": {"classify_single_client": plain_latency,
                               "classify_16_clients": plain},
+              "two_threads": {"embedder_ceiling_msgs_per_s": round(ceil_two_threads, 1),
+                              "classify_single_client": two_latency,
+                              "classify_16_clients": two},
               "messages": args.messages, "embedder": Settings().embedder}
     md = (f"# Service speed\n\nMachine: {describe(result['machine'])}.\nReproduce: `python -m eval.speed`. "
           "Service: `pulse serve` (one uvicorn process, default settings) on loopback; the "
           "load comes from this process on the same 2 cores.\n\n" + table(
               ["measure", "value", "baseline / note"],
               [["embedder alone (ceiling), msgs/s", result["embedder_ceiling_msgs_per_s"],
-                f"{result['embedder']}, 10k real short messages, 1 thread"],
+                f"{result['embedder']}, 10k real short messages, 1 thread; with 2 threads "
+                f"{ceil_two_threads:.0f}"],
                ["ingest over HTTP, msgs/s", result["ingest_msgs_per_s"],
                 f"{result['ingest_fraction_of_ceiling']:.0%} of the ceiling; batches of 100, "
                 f"{args.messages} messages, embed + heads + SQLite"],
@@ -195,7 +207,10 @@ def main() -> None:
                 f"{throughput['errors']} errors in {throughput['seconds']} s; without "
                 f"micro-batching {plain['requests_per_s']} "
                 f"({throughput['requests_per_s'] / plain['requests_per_s']:.2f}x)"],
-               ["service memory (RSS MB)", rss, "after the run"]]))
+               ["service memory (RSS MB)", rss, "after the run"],
+               ["with PULSE_EMBED_THREADS=2: p50 / p99 ms, requests/s (16 clients)",
+                f"{two_latency['p50_ms']} / {two_latency['p99_ms']}, {two['requests_per_s']}",
+                "the default is 1 thread: the load generator shares the 2 cores"]]))
     path = write_report("speed", result, md)
     print(path.read_text())
 

@@ -52,6 +52,12 @@ def sets(n: int) -> dict[str, list[tuple[str, str]]]:
             "mixed zh+en": sample(mixed, n)}
 
 
+def languages(texts: list[str]) -> np.ndarray:
+    from service.nlp.lang import detect_language
+
+    return np.array([detect_language(t) for t in texts])
+
+
 def baseline(vectors: np.ndarray) -> np.ndarray:
     import hdbscan
     import umap
@@ -96,7 +102,7 @@ def quality(n: int) -> dict:
         texts, truth = [t for t, _ in rows], [g for _, g in rows]
         vectors = embed_cached(embedder, texts, desc=name)
         start = time.perf_counter()
-        ours = cluster(vectors, ClusterParams()).labels
+        ours = cluster(vectors, ClusterParams(), languages(texts)).labels
         t_ours = time.perf_counter() - start
         examples = keyword_examples(texts, truth, ours)
         start = time.perf_counter()

@@ -16,7 +16,7 @@ import random
 import numpy as np
 
 from eval.common import describe, machine, table, write_report
-from eval.topics import MIXED_EN, MIXED_ZH, sample, scores, sets
+from eval.topics import MIXED_EN, MIXED_ZH, languages, sample, scores, sets
 from service.topics.cluster import ClusterParams, cluster
 from training import data
 from training.common import SEED, default_embedder, embed_cached
@@ -35,19 +35,21 @@ def dev_sets(n: int) -> dict[str, list[tuple[str, str]]]:
 
 
 def grid():
-    for sel, dims, share, merge, min_sim in itertools.product(
-            ("eom", "leaf"), (10, 20), (0.4, 0.5), (1.0, 0.9), (0.0, 0.3, 0.5)):
-        yield ClusterParams(pca_dims=dims, min_samples=1, fold_share=share, selection=sel,
-                            size_divisor=100, merge_cos=merge, fold_min_sim=min_sim)
+    for sel, share, merge, cross, min_sim in itertools.product(
+            ("eom", "leaf"), (0.4, 0.5), (0.9, 0.7), (1.0, 0.6, 0.5), (0.3, 0.5)):
+        yield ClusterParams(pca_dims=20, min_samples=1, fold_share=share, selection=sel,
+                            size_divisor=100, merge_cos=merge, merge_cos_cross=cross,
+                            fold_min_sim=min_sim)
 
 
 def main(n: int = 3000) -> None:
     embedder = default_embedder()
-    dev = {name: (embed_cached(embedder, [t for t, _ in rows], desc=name), [g for _, g in rows])
-           for name, rows in dev_sets(n).items()}
+    dev = {name: (embed_cached(embedder, [t for t, _ in rows], desc=name), [g for _, g in rows],
+                  languages([t for t, _ in rows])) for name, rows in dev_sets(n).items()}
     results = []
     for params in grid():
-        per = {name: scores(truth, cluster(v, params).labels) for name, (v, truth) in dev.items()}
+        per = {name: scores(truth, cluster(v, params, langs).labels)
+               for name, (v, truth, langs) in dev.items()}
         worst_noise = max(s["unassigned"] for s in per.values())
         quality = float(np.mean([(s["nmi"] + s["ari"]) / 2 for s in per.values()]))
         results.append({"params": params.__dict__, "quality": round(quality, 4),
@@ -55,12 +57,13 @@ def main(n: int = 3000) -> None:
         print(params, round(quality, 4), worst_noise)
     ok = [r for r in results if r["worst_unassigned"] <= 0.15] or results
     best = max(ok, key=lambda r: r["quality"])
-    rows = [[str(r["params"]), r["quality"], r["worst_unassigned"]]
+    varied = ["selection", "fold_share", "merge_cos", "merge_cos_cross", "fold_min_sim"]
+    rows = [[*(r["params"][k] for k in varied), r["quality"], r["worst_unassigned"]]
             for r in sorted(results, key=lambda r: -r["quality"])[:15]]
     md = (f"# Clustering defaults, tuned on development data\n\nMachine: {describe(machine())}. "
           "Reproduce: `python -m eval.tune_topics`.\n\nBest qualifying (≤15% unassigned on "
           f"every set): `{best['params']}`, quality {best['quality']}.\n\nTop 15:\n\n"
-          + table(["params", "mean (NMI+ARI)/2", "worst unassigned"], rows))
+          + table([*varied, "mean (NMI+ARI)/2", "worst unassigned"], rows))
     path = write_report("tune_topics", {"machine": machine(), "best": best, "all": results}, md)
     print(path.read_text())
 

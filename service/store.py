@@ -333,16 +333,17 @@ class Store:
 
     # -- topics --------------------------------------------------------------
     def window(self, community: str, since: str, until: str) -> dict:
-        """Messages of a community in [since, until): ids, texts, authors, topics, vectors."""
+        """Messages of a community in [since, until): ids, texts, topics, languages, vectors."""
         rows = self._db().execute(
-            "SELECT id, text, topic_id, embedding FROM messages WHERE community = ?"
+            "SELECT id, text, topic_id, lang, embedding FROM messages WHERE community = ?"
             " AND ts >= ? AND ts < ? ORDER BY id", [community, since, until]).fetchall()
-        dim = len(rows[0][3]) // 4 if rows else 0
+        dim = len(rows[0][4]) // 4 if rows else 0
         return {
             "ids": np.array([r[0] for r in rows], dtype=np.int64),
             "texts": [r[1] for r in rows],
             "topic_ids": [r[2] for r in rows],
-            "vectors": (np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32)
+            "langs": np.array([r[3] for r in rows]),
+            "vectors": (np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32)
                         .reshape(len(rows), dim) if rows else np.empty((0, 0), np.float32)),
         }
 

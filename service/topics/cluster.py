@@ -7,9 +7,9 @@ so only messages whose neighbourhood is split or empty stay unassigned. Centroid
 per-topic admission thresholds (a low percentile of members' similarity to their
 centroid) assign new messages between reclusters.
 
-Defaults were chosen on development data (`python -m eval.tune_topics`). merge_cos 0.9
-ties there with no merging; it is kept because HDBSCAN's leaf selection cuts compact
-groups into pieces (see tests/service/topics/test_cluster.py).
+Defaults were chosen on development data (`python -m eval.tune_topics`). Merging
+clusters whose centroids are close (merge_cos) also repairs HDBSCAN's leaf selection
+cutting one compact group into pieces (see tests/service/topics/test_cluster.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ class ClusterParams:
     min_samples: int = 1
     selection: str = "leaf"  # HDBSCAN cluster_selection_method: eom | leaf
     size_divisor: int = 100  # automatic min_cluster_size = n / size_divisor
-    merge_cos: float = 0.9  # merge clusters whose centroids are at least this similar
+    merge_cos: float = 0.7  # merge clusters whose centroids are at least this similar
+    merge_cos_cross: float = 0.5  # ... or this, when one is mostly Chinese, the other English
     fold_k: int = 15  # neighbours consulted for a noise message
     fold_share: float = 0.4  # share of them that must agree on one cluster
     fold_min_sim: float = 0.5  # neighbours less similar (reduced space) do not vote
@@ -57,19 +58,23 @@ def reduce(vectors: np.ndarray, dims: int, seed: int) -> np.ndarray:
     return reduced / np.maximum(np.linalg.norm(reduced, axis=1, keepdims=True), 1e-12)
 
 
-def cluster(vectors: np.ndarray, params: ClusterParams = ClusterParams()) -> Clustering:
+def cluster(vectors: np.ndarray, params: ClusterParams = ClusterParams(),
+            langs: np.ndarray | None = None) -> Clustering:
     """Cluster unit vectors; deterministic for the same input and params.
 
     Windows larger than ``max_fit`` are fitted on a fixed random sample (HDBSCAN's cost
     grows faster than linearly); every other message then takes its cluster by the same
-    neighbour vote, against up to ``max_ref`` labelled sample messages.
+    neighbour vote, against up to ``max_ref`` labelled sample messages. ``langs`` (zh, en,
+    mixed per message) lets the same issue reported in two languages become one topic:
+    the multilingual encoder places translations close, but less close than paraphrases.
     """
     n = vectors.shape[0]
     fit = _sample(n, params.max_fit, params.seed)
     if fit.size < 2 * params.size_for(fit.size):
         return _empty(n, vectors.shape[1])
     reduced = reduce(vectors, params.pca_dims, params.seed)
-    fitted, core_fit = _fit(vectors[fit], reduced[fit], params)
+    fitted, core_fit = _fit(vectors[fit], reduced[fit], params,
+                            None if langs is None else np.asarray(langs)[fit])
     labels = np.full(n, -1)
     labels[fit] = fitted
     if fit.size < n:
@@ -87,7 +92,7 @@ def cluster(vectors: np.ndarray, params: ClusterParams = ClusterParams()) -> Clu
     return Clustering(labels, centroids, thresholds, core)
 
 
-def _fit(vectors: np.ndarray, reduced: np.ndarray, params: ClusterParams):
+def _fit(vectors: np.ndarray, reduced: np.ndarray, params: ClusterParams, langs=None):
     """HDBSCAN → merge near-identical clusters → fold noise → small topics in the rest."""
     import hdbscan
 
@@ -95,7 +100,8 @@ def _fit(vectors: np.ndarray, reduced: np.ndarray, params: ClusterParams):
     size = params.size_for(n)
     model = hdbscan.HDBSCAN(min_cluster_size=size, min_samples=min(params.min_samples, size),
                             metric="euclidean", cluster_selection_method=params.selection)
-    core = merge_close(vectors, model.fit_predict(reduced.astype(np.float64)), params.merge_cos)
+    core = merge_close(vectors, model.fit_predict(reduced.astype(np.float64)), params.merge_cos,
+                       langs, params.merge_cos_cross)
     if core.max() < 0:
         return core, core >= 0
     labels = fold_noise(reduced, core, params.fold_k, params.fold_share, params.fold_min_sim)
@@ -129,14 +135,22 @@ def small_topics(reduced: np.ndarray, labels: np.ndarray, min_size: int) -> np.n
     return labels
 
 
-def merge_close(vectors: np.ndarray, labels: np.ndarray, min_cos: float) -> np.ndarray:
-    """Join clusters whose centroids nearly coincide (HDBSCAN's leaf selection can cut one
-    dense topic into pieces); cluster indices are renumbered 0..k-1 by first appearance."""
+def merge_close(vectors: np.ndarray, labels: np.ndarray, min_cos: float,
+                langs: np.ndarray | None = None, cross_cos: float = 1.0) -> np.ndarray:
+    """Join clusters whose centroids are close (HDBSCAN's leaf selection can cut one topic
+    into pieces, and it can split one issue by language); indices renumbered 0..k-1."""
     k = int(labels.max()) + 1
     if k < 2 or min_cos >= 1.0:
         return labels
     centres = np.stack([vectors[labels == c].mean(axis=0) for c in range(k)])
     centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+    limit = np.full((k, k), min_cos)
+    if langs is not None:
+        main = [_main_language(langs[labels == c]) for c in range(k)]
+        for a in range(k):
+            for b in range(k):
+                if {main[a], main[b]} == {"zh", "en"}:
+                    limit[a, b] = min(min_cos, cross_cos)
     parent = list(range(k))
 
     def root(c: int) -> int:
@@ -146,11 +160,19 @@ def merge_close(vectors: np.ndarray, labels: np.ndarray, min_cos: float) -> np.n
         return c
 
     sims = centres @ centres.T
-    for a, b in zip(*np.nonzero(np.triu(sims, 1) >= min_cos), strict=True):
+    for a, b in zip(*np.nonzero(np.triu(sims >= limit, 1)), strict=True):
         parent[root(int(b))] = root(int(a))
     roots = [root(c) for c in range(k)]
     order = {r: i for i, r in enumerate(dict.fromkeys(roots))}
     return np.array([order[roots[c]] if c >= 0 else -1 for c in labels])
+
+
+def _main_language(langs: np.ndarray) -> str | None:
+    """zh or en when at least 70% of a cluster's messages are in it."""
+    for lang in ("zh", "en"):
+        if (langs == lang).mean() >= 0.7:
+            return lang
+    return None
 
 
 def fold_noise(vectors: np.ndarray, core: np.ndarray, k: int, share: float,

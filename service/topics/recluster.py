@@ -56,7 +56,7 @@ def _run(store, community, since, until, params, run_id, log) -> RunSummary:
     window = store.window(community, since, until)
     ids, vectors, texts = window["ids"], window["vectors"], window["texts"]
     log(f"run {run_id}: {len(ids)} messages in {community} from {since} to {until}")
-    result = cluster(vectors, params) if len(ids) else None
+    result = cluster(vectors, params, window["langs"]) if len(ids) else None
     k = len(result.centroids) if result else 0
     labels = result.labels if result else np.empty(0, int)
     log(f"run {run_id}: {k} clusters, {int((labels < 0).sum())} messages unassigned")
