@@ -26,7 +26,8 @@ def build_pipeline(settings: Settings) -> Pipeline:
     from service.store import Store
 
     classifier = load_classifier(settings)
-    batcher = (MicroBatcher(classifier, settings.embed_batch, settings.classify_batch_wait_ms)
+    batcher = (MicroBatcher(classifier.embedder, settings.embed_batch,
+                            settings.classify_batch_wait_ms)
                if settings.classify_batching else None)
     return Pipeline(classifier, Store(settings.db_path), batcher=batcher)
 

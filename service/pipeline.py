@@ -30,11 +30,16 @@ class Pipeline:
         self.assigner = assigner or TopicAssigner(store)
         self.batcher = batcher
 
+    def embed(self, texts: list[str]):
+        """Through the micro-batcher when the service runs one (concurrent requests share
+        one embedder call), else directly."""
+        if not texts:
+            return self.classifier.embed(texts)
+        return (self.batcher or self.classifier).embed(texts)
+
     def classify(self, texts: list[str]) -> list[Prediction]:
-        """Stateless; through the micro-batcher when the service runs one."""
-        if self.batcher is not None:
-            return self.batcher.classify(texts)
-        return self.classifier.classify(texts)
+        """Stateless: embed once, then every head."""
+        return self.classifier.predict(texts, self.embed(texts))
 
     def ingest(
         self, messages: list[MessageIn], checkpoint: Checkpoint | None = None
@@ -55,7 +60,7 @@ class Pipeline:
             if key not in ids:
                 todo.setdefault(key, m)  # the first of in-batch repeats wins
         new = list(todo.values())
-        vectors = self.classifier.embed([m.text for m in new])
+        vectors = self.embed([m.text for m in new])
         predictions = self.classifier.predict([m.text for m in new], vectors)
         topics = self._topics(new, vectors)
         versions = self.classifier.versions

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
         64, ge=1, description="Texts per embedder call (short chat is padded less in small batches)."
     )
     classify_batching: bool = Field(
-        True, description="Gather concurrent /v1/classify requests into one model call."
+        True, description="Gather concurrent classify and ingest requests into one embedder call."
     )
     classify_batch_wait_ms: float = Field(
         0.0, ge=0, le=50,

@@ -1,10 +1,11 @@
-"""Dynamic micro-batching for the classify path.
+"""Dynamic micro-batching of the embedder for classify and ingest requests.
 
 Request threads hand their texts to one worker thread. The worker takes whatever requests
 are waiting (up to ``max_batch`` texts), optionally lingers ``max_wait_ms`` for more, and
-runs one embed + heads call for all of them. A lone request pays no waiting when
-``max_wait_ms`` is 0: under load, requests pile up while the model runs and are batched
-together on the next call, so throughput rises without adding latency at low load.
+runs one embedder call for all of them; the cheap heads run in each request's thread.
+A lone request pays no waiting when ``max_wait_ms`` is 0: under load, requests pile up
+while the model runs and are batched together on the next call, so throughput rises
+without adding latency at low load.
 """
 
 from __future__ import annotations
@@ -14,19 +15,21 @@ import threading
 import time
 from concurrent.futures import Future
 
-from service.nlp.classifier import Classifier, Prediction
+import numpy as np
+
+from service.nlp.embedder import Embedder
 
 
 class MicroBatcher:
-    def __init__(self, classifier: Classifier, max_batch: int = 64, max_wait_ms: float = 0.0):
-        self.classifier = classifier
+    def __init__(self, embedder: Embedder, max_batch: int = 64, max_wait_ms: float = 0.0):
+        self.embedder = embedder
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
         self._queue: queue.Queue[tuple[list[str], Future] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="pulse-batcher", daemon=True)
         self._thread.start()
 
-    def classify(self, texts: list[str], timeout: float = 30.0) -> list[Prediction]:
+    def embed(self, texts: list[str], timeout: float = 30.0) -> np.ndarray:
         future: Future = Future()
         self._queue.put((texts, future))
         return future.result(timeout=timeout)
@@ -60,12 +63,12 @@ class MicroBatcher:
     def _run(self, batch: list[tuple[list[str], Future]]) -> None:
         texts = [t for texts, _ in batch for t in texts]
         try:
-            predictions = self.classifier.classify(texts)
+            vectors = self.embedder.embed(texts)
         except Exception as exc:  # every waiting request gets the error, the worker lives on
             for _, future in batch:
                 future.set_exception(exc)
             return
         start = 0
         for texts_, future in batch:
-            future.set_result(predictions[start : start + len(texts_)])
+            future.set_result(vectors[start : start + len(texts_)])
             start += len(texts_)
