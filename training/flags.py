@@ -15,7 +15,7 @@ import random
 import numpy as np
 
 from training import data
-from training.common import SEED, balanced_weights, default_embedder, today, train_and_write
+from training.common import SEED, balanced_weights, default_embedder, text_layer_line, today, train_and_write
 
 VERSION = "1"
 
@@ -76,6 +76,8 @@ message embedding; the message is flagged when the score is at least {report['th
 ## Data
 {__doc__.split(chr(10) + chr(10))[2]}
 Training sources: {report['train_sources']}. C={report['C']}.
+
+{text_layer_line(report)}
 
 ## Held-out results
 | test set | n | accuracy | F1 ({flag}) |

@@ -9,7 +9,7 @@ held-out part once (a third per label and language), never used for training or 
 from __future__ import annotations
 
 from training import data
-from training.common import balanced_weights, today, train_and_write
+from training.common import balanced_weights, text_layer_line, today, train_and_write
 
 LABELS = ("question", "bug_report", "complaint", "feature_request", "praise", "chitchat",
           "spam_ad", "abuse")
@@ -49,6 +49,8 @@ held out for test (the `split` field), a tenth of the rest for validation (C cho
 Training sources: {report['train_sources']}. C={report['C']}; temperature
 {report['temperature']} and "uncertain" below a top probability of
 {report['uncertain_below']} (both chosen on validation data).
+
+{text_layer_line(report)}
 
 ## Held-out results (per language)
 | test set | n | accuracy | macro-F1 |

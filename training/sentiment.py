@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from training import data
-from training.common import balanced_weights, today, train_and_write
+from training.common import balanced_weights, text_layer_line, today, train_and_write
 
 LABELS = ("negative", "neutral", "positive")
 VERSION = "1"
@@ -98,6 +98,8 @@ Train/validation/test split by a hash of the text; test parts never used in fitt
 Training sources: {report['train_sources']}. C={report['C']}; temperature
 {report['temperature']} and "uncertain" below a top probability of
 {report['uncertain_below']} (both chosen on validation data) (chosen on validation).
+
+{text_layer_line(report)}
 
 ## Held-out results
 | test set | n | accuracy | macro-F1 | polarity accuracy |

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from service.nlp.charngrams import counts
 from service.nlp.embedder import Embedder
 from service.nlp.heads import Head
 from service.nlp.lang import detect_language
@@ -45,7 +46,10 @@ class Classifier:
 
     def predict(self, texts: list[str], vectors: np.ndarray) -> list[Prediction]:
         """Heads on already-computed vectors (one matrix product per head)."""
-        probs = {name: head.predict_proba(vectors) for name, head in self.heads.items()}
+        grams = (counts(texts) if any(h.chars is not None for h in self.heads.values())
+                 else None)  # hashed once for every head that reads the text
+        probs = {name: head.predict_proba(vectors, texts, grams)
+                 for name, head in self.heads.items()}
         sentiment, intent = self.heads["sentiment"], self.heads["intent"]
         out = []
         for i, text in enumerate(texts):

@@ -1,7 +1,8 @@
 """Small classifier heads over the message embedding, stored as self-describing folders.
 
 A head folder holds ``config.json`` (labels, embedder, version, threshold), ``weights.npz``
-(a softmax layer), ``metrics.json`` and ``MODEL_CARD.md``. Inference is numpy only.
+(a softmax layer over the embedding, optionally mixed with a character n-gram layer over
+the text), ``metrics.json`` and ``MODEL_CARD.md``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from service.nlp.charngrams import CharNgramLayer
 
 HEAD_NAMES = ("sentiment", "intent", "abuse", "spam")
 
@@ -30,14 +33,26 @@ class Head:
     threshold: float = 0.5  # flags: score at or above which the flag is raised
     temperature: float = 1.0  # logits are divided by it (fitted on validation data)
     uncertain_below: float = 0.0  # labels: below this top probability, say "uncertain"
+    chars: CharNgramLayer | None = None  # optional text layer ...
+    mix: float = 1.0  # ... logits = mix * embedding logits + (1 - mix) * text logits
     extra: dict = field(default_factory=dict)
 
     @property
     def dim(self) -> int:
         return int(self.weights.shape[1])
 
-    def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
-        logits = (vectors @ self.weights.T + self.bias) / self.temperature
+    def raw_logits(self, vectors: np.ndarray, texts: list[str] | None = None,
+                   ngram_counts=None) -> np.ndarray:
+        logits = vectors @ self.weights.T + self.bias
+        if self.chars is not None and self.mix < 1.0:
+            if texts is None and ngram_counts is None:
+                raise ValueError(f"head {self.name!r} also reads the text: pass texts")
+            logits = self.mix * logits + (1 - self.mix) * self.chars.logits(texts, ngram_counts)
+        return logits
+
+    def predict_proba(self, vectors: np.ndarray, texts: list[str] | None = None,
+                      ngram_counts=None) -> np.ndarray:
+        logits = self.raw_logits(vectors, texts, ngram_counts) / self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
@@ -54,7 +69,8 @@ def save_head(folder: Path, head: Head) -> None:
         "threshold": head.threshold,
         "temperature": head.temperature,
         "uncertain_below": head.uncertain_below,
-        "kind": "softmax-linear",
+        "mix": head.mix,
+        "kind": "softmax-linear" + ("+char-ngrams" if head.chars is not None else ""),
         **head.extra,
     }
     (folder / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
@@ -62,6 +78,7 @@ def save_head(folder: Path, head: Head) -> None:
         folder / "weights.npz",
         weights=head.weights.astype(np.float32),
         bias=head.bias.astype(np.float32),
+        **(head.chars.arrays() if head.chars is not None else {}),
     )
 
 
@@ -70,10 +87,11 @@ def load_head(folder: Path) -> Head:
         config = json.loads((folder / "config.json").read_text())
         with np.load(folder / "weights.npz") as arrays:
             weights, bias = arrays["weights"], arrays["bias"]
+            chars = CharNgramLayer.from_arrays(arrays) if "char_weights" in arrays else None
     except (OSError, KeyError, ValueError) as exc:
         raise HeadError(f"cannot load head from {folder}: {exc}") from exc
     known = {"name", "version", "labels", "embedder", "dim", "threshold", "kind", "temperature",
-             "uncertain_below"}
+             "uncertain_below", "mix"}
     head = Head(
         name=config["name"],
         version=config["version"],
@@ -84,6 +102,8 @@ def load_head(folder: Path) -> Head:
         threshold=float(config.get("threshold", 0.5)),
         temperature=float(config.get("temperature", 1.0)),
         uncertain_below=float(config.get("uncertain_below", 0.0)),
+        chars=chars,
+        mix=float(config.get("mix", 1.0)),
         extra={k: v for k, v in config.items() if k not in known},
     )
     if weights.shape != (len(head.labels), config["dim"]) or bias.shape != (len(head.labels),):

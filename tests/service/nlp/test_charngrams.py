@@ -1,0 +1,40 @@
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from service.nlp.charngrams import CharNgramLayer, counts, fit_idf
+from service.nlp.heads import load_head, save_head
+from tests.fakes import HashEmbedder, fake_heads
+
+TEXTS = ["退款还没到账", "refund not received", "dark mode please", "求夜间模式", "退款进度"]
+
+
+def layer(k: int = 2) -> CharNgramLayer:
+    features, idf = fit_idf(TEXTS)
+    rng = np.random.default_rng(0)
+    return CharNgramLayer(features, idf, rng.normal(size=(k, len(features))).astype(np.float32),
+                          np.zeros(k, np.float32))
+
+
+def test_features_are_normalised_and_unknown_grams_ignored():
+    chars = layer()
+    x = chars.features_of(["退款到账", "zzzz qqqq"])
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    assert np.isclose(norms[0], 1.0) and x[0].nnz > 3
+    assert x[1].nnz <= 1  # of an unseen text only the word-boundary space is known
+    np.testing.assert_allclose(chars.logits(["退款到账"]), chars.logits(x=counts(["退款到账"])))
+
+
+def test_head_with_text_layer_roundtrips_and_needs_texts(tmp_path):
+    head = fake_heads()["spam"]
+    chars = layer()
+    mixed = replace(head, chars=chars, mix=0.5)
+    save_head(tmp_path / "spam", mixed)
+    loaded = load_head(tmp_path / "spam")
+    vectors = HashEmbedder().embed(TEXTS)
+    np.testing.assert_allclose(loaded.predict_proba(vectors, TEXTS),
+                               mixed.predict_proba(vectors, TEXTS), rtol=1e-3)
+    assert not np.allclose(loaded.predict_proba(vectors, TEXTS), head.predict_proba(vectors))
+    with pytest.raises(ValueError, match="pass texts"):
+        loaded.predict_proba(vectors)
