@@ -157,6 +157,9 @@ def by_group(examples: Sequence[Example], key) -> dict[str, list[int]]:
 
 def text_layer_line(report: dict) -> str:
     """The model-card sentence about the character n-gram layer."""
+    if not report.get("with_chars", True):
+        return ("No text layer: switched off for this head (the reason is beside "
+                "WITH_TEXT_LAYER in its training module).")
     if report.get("mix", 1.0) >= 1.0:
         return "No text layer: out-of-fold checks found the embedding alone best."
     return (f"Logits mix the embedding layer (weight {report['mix']}) with a character "
@@ -222,6 +225,7 @@ def train_head(
         head = replace(head, uncertain_below=choose_uncertain(probs_va, yva_idx))
     report = {"head": name, "version": version, "embedder": embedder.name, "C": c,
               "validation_macro_f1": score, "threshold": head.threshold, "mix": head.mix,
+              "with_chars": with_chars,
               "temperature": head.temperature, "uncertain_below": head.uncertain_below,
               "n_train": len(train), "n_val": len(val),
               "train_sources": dict(Counter(e.source for e in train)), "test": {}}
@@ -316,13 +320,14 @@ def evaluate(head: Head, vectors: np.ndarray, examples: Sequence[Example],
 
 def train_and_write(name: str, version: str, labels: Sequence[str], splits: tuple,
                     weights_fn, card_fn, embedder: Embedder | None = None,
-                    flag: str | None = None) -> Head:
+                    flag: str | None = None, with_chars: bool = True) -> Head:
     """Fit a head on (train, validation, tests) and write its folder in models/."""
     from service.settings import REPO_ROOT
 
     train, val, tests = splits
     head, report = train_head(name, version, labels, train, val, tests,
-                              embedder or default_embedder(), weights_fn(train), flag=flag)
+                              embedder or default_embedder(), weights_fn(train), flag=flag,
+                              with_chars=with_chars)
     write_artifact(REPO_ROOT / "models" / name, head, report, card_fn(report))
     print(f"{name} head written; validation macro-F1 {report['validation_macro_f1']}, "
           f"threshold {head.threshold}")

@@ -74,8 +74,15 @@ def splits() -> tuple[list, list, dict]:
     return train, val, test_sets(sets)
 
 
+# The text layer (chosen out-of-fold with mix 0.5) raised review, tweet and news accuracy
+# but lowered held-out chat accuracy in Chinese and English; chat is what the service
+# reads, so sentiment stays on the embedding until a larger chat set can settle it.
+WITH_TEXT_LAYER = False
+
+
 def main() -> None:
-    train_and_write("sentiment", VERSION, LABELS, splits(), weights, card)
+    train_and_write("sentiment", VERSION, LABELS, splits(), weights, card,
+                    with_chars=WITH_TEXT_LAYER)
 
 
 def card(report: dict) -> str:

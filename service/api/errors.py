@@ -5,6 +5,8 @@ Shape: {"error": code, "message": one readable line, "detail": [{"loc": [...], "
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -85,6 +87,14 @@ def install(app: FastAPI) -> None:
         detail = [{"loc": ["body"] if exc.status_code == 400 else [], "msg": msg}]
         return JSONResponse(error_body(f"http_{exc.status_code}", detail),
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not the client's fault: say so in JSON; the traceback goes to the log.
+        logging.getLogger("pulse").exception("unhandled error on %s", request.url.path)
+        detail = [{"loc": [], "msg": "internal error; retrying is safe: a message already "
+                   "stored is recognised by its (community, external_id)"}]
+        return JSONResponse(error_body("internal_error", detail), status_code=500)
 
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError) -> JSONResponse:

@@ -26,6 +26,10 @@ def _hasher():
 
 def counts(texts: list[str]):
     """Sparse (n, N_FEATURES) n-gram counts."""
+    if not texts:  # the hasher raises StopIteration on an empty list
+        import scipy.sparse as sp
+
+        return sp.csr_matrix((0, N_FEATURES))
     return _hasher().transform(texts)
 
 

@@ -46,6 +46,8 @@ class Classifier:
 
     def predict(self, texts: list[str], vectors: np.ndarray) -> list[Prediction]:
         """Heads on already-computed vectors (one matrix product per head)."""
+        if not texts:
+            return []
         grams = (counts(texts) if any(h.chars is not None for h in self.heads.values())
                  else None)  # hashed once for every head that reads the text
         probs = {name: head.predict_proba(vectors, texts, grams)

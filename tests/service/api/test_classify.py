@@ -32,3 +32,22 @@ def test_classify_bad_inputs(client):
         r = client.post("/v1/classify", json=payload)
         assert r.status_code == status, (payload, r.text)
         assert needle in r.json()["message"], (payload, r.json()["message"])
+
+
+def test_an_internal_failure_is_a_json_500_not_a_crash(settings, store):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.pipeline import Pipeline
+    from tests.fakes import fake_classifier
+
+    classifier = fake_classifier()
+
+    def broken(texts):
+        raise RuntimeError("model exploded")
+
+    classifier.embedder.embed = broken
+    app = create_app(settings, pipeline=Pipeline(classifier, store))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.post("/v1/classify", json={"text": "hello"})
+    assert r.status_code == 500 and r.json()["error"] == "internal_error"

@@ -38,3 +38,15 @@ def test_head_with_text_layer_roundtrips_and_needs_texts(tmp_path):
     assert not np.allclose(loaded.predict_proba(vectors, TEXTS), head.predict_proba(vectors))
     with pytest.raises(ValueError, match="pass texts"):
         loaded.predict_proba(vectors)
+
+
+def test_classifier_with_text_layers_handles_an_empty_batch(tmp_path):
+    from service.nlp.classifier import Classifier
+
+    heads = {name: replace(h, chars=layer(len(h.labels)), mix=0.5)
+             for name, h in fake_heads().items()}
+    classifier = Classifier(HashEmbedder(), heads)
+    assert classifier.classify([]) == []
+    assert counts([]).shape[0] == 0
+    (pred,) = classifier.classify(["退款还没到账"])
+    assert abs(sum(pred.intent_probs.values()) - 1) < 1e-3
