@@ -22,14 +22,11 @@ from service.settings import Settings
 def build_pipeline(settings: Settings) -> Pipeline:
     """Load the embedder and heads once and open the store."""
     from service.models_setup import load_classifier
-    from service.nlp.batcher import MicroBatcher
     from service.store import Store
 
-    classifier = load_classifier(settings)
-    batcher = (MicroBatcher(classifier.embedder, settings.embed_batch,
-                            settings.classify_batch_wait_ms)
-               if settings.classify_batching else None)
-    return Pipeline(classifier, Store(settings.db_path), batcher=batcher)
+    return Pipeline(load_classifier(settings), Store(settings.db_path),
+                    batching=settings.classify_batching, max_batch=settings.embed_batch,
+                    max_wait_ms=settings.classify_batch_wait_ms)
 
 
 def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
@@ -41,8 +38,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         app.state.jobs = Jobs(app.state.pipeline.store)
         yield
         app.state.jobs.shutdown()
-        if app.state.pipeline.batcher is not None:
-            app.state.pipeline.batcher.close()
+        app.state.pipeline.close()
 
     app = FastAPI(
         title="Community Pulse",

@@ -24,22 +24,33 @@ class ItemResult:
 
 class Pipeline:
     def __init__(self, classifier: Classifier, store: Store,
-                 assigner: TopicAssigner | None = None, batcher: MicroBatcher | None = None):
+                 assigner: TopicAssigner | None = None, batching: bool = False,
+                 max_batch: int = 64, max_wait_ms: float = 0.0):
         self.classifier = classifier
         self.store = store
         self.assigner = assigner or TopicAssigner(store)
-        self.batcher = batcher
+        # With batching, concurrent requests share model calls: classify batches embed +
+        # heads, ingest batches the embedding (its heads run on the request's new rows).
+        self._classify = self._embed = None
+        if batching:
+            self._classify = MicroBatcher(classifier.classify, max_batch, max_wait_ms)
+            self._embed = MicroBatcher(classifier.embed, max_batch, max_wait_ms)
+
+    def close(self) -> None:
+        for batcher in (self._classify, self._embed):
+            if batcher is not None:
+                batcher.close()
 
     def embed(self, texts: list[str]):
-        """Through the micro-batcher when the service runs one (concurrent requests share
-        one embedder call), else directly."""
-        if not texts:
+        if not texts or self._embed is None:
             return self.classifier.embed(texts)
-        return (self.batcher or self.classifier).embed(texts)
+        return self._embed(texts)
 
     def classify(self, texts: list[str]) -> list[Prediction]:
         """Stateless: embed once, then every head."""
-        return self.classifier.predict(texts, self.embed(texts))
+        if not texts or self._classify is None:
+            return self.classifier.classify(texts)
+        return list(self._classify(texts))
 
     def ingest(
         self, messages: list[MessageIn], checkpoint: Checkpoint | None = None

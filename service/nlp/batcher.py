@@ -1,8 +1,9 @@
-"""Dynamic micro-batching of the embedder for classify and ingest requests.
+"""Dynamic micro-batching: concurrent requests share one model call.
 
 Request threads hand their texts to one worker thread. The worker takes whatever requests
 are waiting (up to ``max_batch`` texts), optionally lingers ``max_wait_ms`` for more, and
-runs one embedder call for all of them; the cheap heads run in each request's thread.
+runs ``fn`` (embed, or embed + heads) once for all of them, then hands each request its
+slice of the result.
 A lone request pays no waiting when ``max_wait_ms`` is 0: under load, requests pile up
 while the model runs and are batched together on the next call, so throughput rises
 without adding latency at low load.
@@ -13,23 +14,21 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-
-import numpy as np
-
-from service.nlp.embedder import Embedder
 
 
 class MicroBatcher:
-    def __init__(self, embedder: Embedder, max_batch: int = 64, max_wait_ms: float = 0.0):
-        self.embedder = embedder
+    def __init__(self, fn: Callable[[list[str]], Sequence], max_batch: int = 64,
+                 max_wait_ms: float = 0.0):
+        self.fn = fn
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
         self._queue: queue.Queue[tuple[list[str], Future] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="pulse-batcher", daemon=True)
         self._thread.start()
 
-    def embed(self, texts: list[str], timeout: float = 30.0) -> np.ndarray:
+    def __call__(self, texts: list[str], timeout: float = 30.0) -> Sequence:
         future: Future = Future()
         self._queue.put((texts, future))
         return future.result(timeout=timeout)
@@ -63,12 +62,12 @@ class MicroBatcher:
     def _run(self, batch: list[tuple[list[str], Future]]) -> None:
         texts = [t for texts, _ in batch for t in texts]
         try:
-            vectors = self.embedder.embed(texts)
+            results = self.fn(texts)
         except Exception as exc:  # every waiting request gets the error, the worker lives on
             for _, future in batch:
                 future.set_exception(exc)
             return
         start = 0
         for texts_, future in batch:
-            future.set_result(vectors[start : start + len(texts_)])
+            future.set_result(results[start : start + len(texts_)])
             start += len(texts_)

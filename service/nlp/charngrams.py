@@ -59,7 +59,7 @@ class CharNgramLayer:
         """Same as ``features_of(...) @ weights.T + bias``, in plain numpy: on the hot path
         building scipy matrices per request costs more than the arithmetic."""
         x = (counts(texts) if x is None else x).tocsr()
-        n, k = x.shape[0], len(self.bias)
+        n = x.shape[0]
         out = np.tile(self.bias, (n, 1)).astype(np.float32)
         if x.nnz == 0:
             return out

@@ -35,17 +35,14 @@ def test_classify_matches_ingest_predictions(pipeline, store):
 
 
 def test_ingest_and_classify_through_the_micro_batcher(store):
-    from service.nlp.batcher import MicroBatcher
     from service.pipeline import Pipeline
     from tests.fakes import fake_classifier
 
-    classifier = fake_classifier()
-    batcher = MicroBatcher(classifier.embedder)
+    pipeline = Pipeline(fake_classifier(), store, batching=True)
     try:
-        pipeline = Pipeline(classifier, store, batcher=batcher)
         (pred,) = pipeline.classify(["the login page crashes"])
         (result,) = pipeline.ingest([msg(1, text="the login page crashes")])
         assert store.get_message(result.id)["intent_probs"] == pred.intent_probs
         assert pipeline.ingest([msg(1)])[0].status == "duplicate"
     finally:
-        batcher.close()
+        pipeline.close()
