@@ -70,11 +70,11 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, db: Path, **settings: str) -> None:
+    def __init__(self, db: Path, *args: str, **settings: str) -> None:
         self.port = _free_port()
         env = os.environ | {"PULSE_DB_PATH": str(db), "PULSE_PORT": str(self.port)} | {
             f"PULSE_{k.upper()}": v for k, v in settings.items()}
-        self.proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", *args], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 120
@@ -88,10 +88,17 @@ class Server:
         raise RuntimeError("service did not start")
 
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS"):
-                return round(int(line.split()[1]) / 1024, 1)
-        return float("nan")
+        """Resident memory of the service process and its worker processes."""
+        pids = [self.proc.pid]
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        if children.exists():
+            pids += [int(p) for p in children.read_text().split()]
+        total = 0
+        for pid in pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS"):
+                    total += int(line.split()[1])
+        return round(total / 1024, 1)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -171,6 +178,13 @@ def main() -> None:
             two = classify_throughput(server.base, texts, 16, args.seconds)
         finally:
             server.stop()
+        server = Server(Path(tmp) / "bench.db", "--workers", "2")
+        try:  # two worker processes, one thread each
+            procs_latency = classify_latency(server.base, texts, args.requests)
+            procs = classify_throughput(server.base, texts, 16, args.seconds)
+            procs_rss = server.rss_mb()
+        finally:
+            server.stop()
         server = Server(Path(tmp) / "bench.db")
         try:  # the default configuration
             ingest = ingest_rate(server.base, texts[: args.messages])
@@ -185,6 +199,8 @@ def main() -> None:
               "classify_16_clients": throughput, "service_rss_mb": rss,
               "no_batching": {"classify_single_client": plain_latency,
                               "classify_16_clients": plain},
+              "two_workers": {"classify_single_client": procs_latency,
+                              "classify_16_clients": procs, "service_rss_mb": procs_rss},
               "two_threads": {"embedder_ceiling_msgs_per_s": round(ceil_two_threads, 1),
                               "classify_single_client": two_latency,
                               "classify_16_clients": two},
@@ -210,7 +226,11 @@ def main() -> None:
                ["service memory (RSS MB)", rss, "after the run"],
                ["with PULSE_EMBED_THREADS=2: p50 / p99 ms, requests/s (16 clients)",
                 f"{two_latency['p50_ms']} / {two_latency['p99_ms']}, {two['requests_per_s']}",
-                "the default is 1 thread: the load generator shares the 2 cores"]]))
+                "the default is 1 thread: the load generator shares the 2 cores"],
+               ["with `pulse serve --workers 2`: p50 / p99 ms, requests/s (16 clients), RSS MB",
+                f"{procs_latency['p50_ms']} / {procs_latency['p99_ms']}, "
+                f"{procs['requests_per_s']}, {procs_rss}",
+                "the default is 1 process"]]))
     path = write_report("speed", result, md)
     print(path.read_text())
 

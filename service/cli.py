@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="start the HTTP service")
     serve.add_argument("--host", help="bind address (default: PULSE_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: PULSE_PORT or 8000)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes, each with its own models (default 1)")
 
     sub.add_parser("prepare", help="load and check the models; train heads that are missing")
 
@@ -64,8 +66,12 @@ def cmd_serve(args, settings: Settings) -> int:
                                            {"host": args.host, "port": args.port}.items() if v})
     print(f"Community Pulse on http://{settings.host}:{settings.port} "
           f"(docs at /docs, database {settings.db_path})", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="info", access_log=False)
+    if args.workers > 1:  # each worker process builds the app from PULSE_* settings
+        uvicorn.run("service.app:create_app", factory=True, workers=args.workers,
+                    host=settings.host, port=settings.port, log_level="info", access_log=False)
+    else:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                    log_level="info", access_log=False)
     return 0
 
 

@@ -148,7 +148,7 @@ def search(pipeline: PipelineDep, settings: SettingsDep, community: str, text: s
             text = check_text(text, settings.max_text_chars)
         except ValueError as exc:
             raise InputError([{"loc": ["query", "text"], "msg": str(exc)}]) from None
-        vector = pipeline.classifier.embed([text])[0]
+        vector = pipeline.embed([text])[0]
     else:
         vector = store.embedding(message_id, community)
         if vector is None:
