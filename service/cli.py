@@ -30,9 +30,10 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("prepare", help="load and check the models; train heads that are missing")
 
-    imp = sub.add_parser("import", help="import messages from a JSONL or CSV file")
+    imp = sub.add_parser("import", help="import messages from JSONL, CSV, Discord or Telegram")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--format", choices=["jsonl", "csv"], help="default: from the file suffix")
+    imp.add_argument("--format", choices=["jsonl", "csv", "discord", "telegram"],
+                     help="default: from the suffix (.json exports are recognised by content)")
     imp.add_argument("--community", help="community for records that have none")
     imp.add_argument("--channel", help="channel for records that have none")
     imp.add_argument("--batch-size", type=int, default=256)
@@ -102,7 +103,7 @@ def cmd_import(args, settings: Settings) -> int:
     if report.resumed_from:
         print(f"resumed after record {report.resumed_from}")
     print(f"created {report.created}, already stored {report.duplicates}, "
-          f"rejected {report.rejected}")
+          f"rejected {report.rejected}, skipped {report.skipped} (system or attachments only)")
     for line in report.errors:
         print(f"  {line}", file=sys.stderr)
     return 0

@@ -1,4 +1,5 @@
-"""Import messages from JSONL or CSV: streaming, resumable, idempotent.
+"""Import messages from JSONL, CSV, Discord or Telegram exports: streaming, resumable,
+idempotent.
 
 Records are validated one by one (a bad record is reported with its position and skipped),
 ingested in batches, and each batch commits together with the file's checkpoint. A crash
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from service import formats
 from service.pipeline import Pipeline
 from service.schemas import MessageIn
 from service.store import Checkpoint
@@ -33,6 +35,7 @@ class ImportReport:
     created: int = 0
     duplicates: int = 0
     rejected: int = 0
+    skipped: int = 0  # system messages, attachments only
     resumed_from: int = 0
     already_done: bool = False
     errors: list[str] = field(default_factory=list)  # first few, "record N: reason"
@@ -46,18 +49,29 @@ def fingerprint(path: Path) -> str:
     return h.hexdigest()
 
 
+FORMATS = ("jsonl", "csv", "discord", "telegram")
+
+
 def detect_format(path: Path, fmt: str | None) -> str:
-    fmt = fmt or {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}.get(path.suffix.lower())
-    if fmt not in ("jsonl", "csv"):
-        raise ValueError(f"cannot tell the format of {path.name}: use --format jsonl or csv")
+    suffix = path.suffix.lower()
+    fmt = fmt or {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}.get(suffix)
+    if fmt is None and suffix == ".json":
+        fmt = formats.sniff(path)
+    if fmt not in FORMATS:
+        raise ValueError(f"cannot tell the format of {path.name}: use --format "
+                         f"{' | '.join(FORMATS)}")
     return fmt
 
 
-def read_records(path: Path, fmt: str) -> Iterator[tuple[int, dict | str]]:
-    """(record number from 1, dict) or (number, error text) for records that do not parse.
+def read_records(path: Path, fmt: str) -> Iterator[tuple[int, dict | str | formats.Skip]]:
+    """(record number from 1, dict) or (number, error text) for records that do not parse,
+    or (number, Skip) for records that are not member text messages.
 
     Lines are decoded one at a time, so one bad byte spoils one record, not the file.
     """
+    if fmt in ("discord", "telegram"):
+        yield from _export_records(path, fmt)
+        return
     with path.open("rb") as raw:
         # undecodable bytes become lone surrogates, caught per record below
         lines = (line.decode("utf-8", errors="surrogateescape") for line in raw)
@@ -77,6 +91,19 @@ def read_records(path: Path, fmt: str) -> Iterator[tuple[int, dict | str]]:
                     yield number, f"invalid JSON: {exc.msg} at column {exc.colno}"
                     continue
                 yield number, value if isinstance(value, dict) else "not a JSON object"
+
+
+def _export_records(path: Path, fmt: str):
+    import ijson
+
+    reader = formats.discord if fmt == "discord" else formats.telegram
+    number = 0
+    try:
+        for number, record in reader(path):
+            yield number, record
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
+        # a broken export: what was read stays imported; the report says where it broke
+        yield number + 1, f"export is not valid JSON from here on: {exc}"
 
 
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
@@ -105,7 +132,8 @@ def import_file(
     max_text_chars: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import ``path``; ``defaults`` fills fields a record lacks (e.g. community)."""
+    """Import ``path``. ``defaults`` (e.g. community) fills what a JSONL/CSV record lacks
+    and replaces what a Discord/Telegram export says (its guild or chat id)."""
     fmt = detect_format(path, fmt)
     store = pipeline.store
     state = store.start_import(str(path), fingerprint(path))
@@ -128,11 +156,16 @@ def import_file(
             continue
         report.total += 1
         position = number
+        if isinstance(record, formats.Skip):
+            report.skipped += 1
+            continue
         problem = record if isinstance(record, str) else None
         if problem is None:
             try:
+                merged = ({**record, **(defaults or {})} if fmt in ("discord", "telegram")
+                          else {**(defaults or {}), **record})  # exports: options override
                 batch.append(MessageIn.model_validate(
-                    {**(defaults or {}), **record}, context={"max_text_chars": max_text_chars}))
+                    merged, context={"max_text_chars": max_text_chars}))
             except ValidationError as exc:
                 problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
                                     for e in exc.errors())
