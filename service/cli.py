@@ -30,10 +30,13 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("prepare", help="load and check the models; train heads that are missing")
 
-    imp = sub.add_parser("import", help="import messages from JSONL, CSV, Discord or Telegram")
+    imp = sub.add_parser("import", help="import messages: JSONL, CSV, Discord, Telegram, Slack")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--format", choices=["jsonl", "csv", "discord", "telegram"],
-                     help="default: from the suffix (.json exports are recognised by content)")
+    imp.add_argument("--format", choices=["jsonl", "csv", "discord", "telegram", "slack"],
+                     help="default: from the suffix (.json/.zip exports are recognised by content)")
+    imp.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                     help="read a CSV/JSONL column as a message field, e.g. --map text=body "
+                     "(repeatable; unmapped columns go to metadata)")
     imp.add_argument("--community", help="community for records that have none")
     imp.add_argument("--channel", help="channel for records that have none")
     imp.add_argument("--batch-size", type=int, default=256)
@@ -91,12 +94,14 @@ def cmd_import(args, settings: Settings) -> int:
 
     if not args.file.is_file():
         raise ValueError(f"no such file: {args.file}")
-    pipeline = build_pipeline(settings)
+    mapping = dict(parse_mapping(item) for item in args.map)
     defaults = {k: v for k, v in {"community": args.community, "channel": args.channel}.items()
                 if v}
+    pipeline = build_pipeline(settings)
     with tqdm(desc=f"importing {args.file.name}", unit="msg", file=sys.stderr) as bar:
         report = import_file(pipeline, args.file, args.format, defaults, args.batch_size,
-                             settings.max_text_chars, progress=bar.update)
+                             settings.max_text_chars, progress=bar.update,
+                             mapping=mapping or None)
     if report.already_done:
         print(f"{args.file} was already imported completely; nothing to do.")
         return 0
@@ -107,6 +112,16 @@ def cmd_import(args, settings: Settings) -> int:
     for line in report.errors:
         print(f"  {line}", file=sys.stderr)
     return 0
+
+
+def parse_mapping(item: str) -> tuple[str, str]:
+    from service.schemas import MessageIn
+
+    field, sep, column = item.partition("=")
+    if not sep or not column or field not in MessageIn.model_fields:
+        raise ValueError(f"--map {item!r}: use FIELD=COLUMN with FIELD one of "
+                         f"{', '.join(MessageIn.model_fields)}")
+    return field, column
 
 
 def cmd_classify(args, settings: Settings) -> int:

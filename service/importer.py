@@ -1,5 +1,5 @@
-"""Import messages from JSONL, CSV, Discord or Telegram exports: streaming, resumable,
-idempotent.
+"""Import messages from JSONL, CSV, Discord, Telegram or Slack exports: streaming,
+resumable, idempotent.
 
 Records are validated one by one (a bad record is reported with its position and skipped),
 ingested in batches, and each batch commits together with the file's checkpoint. A crash
@@ -13,6 +13,7 @@ import csv
 import hashlib
 import json
 import re
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,13 +50,14 @@ def fingerprint(path: Path) -> str:
     return h.hexdigest()
 
 
-FORMATS = ("jsonl", "csv", "discord", "telegram")
+FORMATS = ("jsonl", "csv", "discord", "telegram", "slack")
+EXPORTS = ("discord", "telegram", "slack")
 
 
 def detect_format(path: Path, fmt: str | None) -> str:
     suffix = path.suffix.lower()
     fmt = fmt or {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}.get(suffix)
-    if fmt is None and suffix == ".json":
+    if fmt is None and suffix in (".json", ".zip"):
         fmt = formats.sniff(path)
     if fmt not in FORMATS:
         raise ValueError(f"cannot tell the format of {path.name}: use --format "
@@ -69,7 +71,7 @@ def read_records(path: Path, fmt: str) -> Iterator[tuple[int, dict | str | forma
 
     Lines are decoded one at a time, so one bad byte spoils one record, not the file.
     """
-    if fmt in ("discord", "telegram"):
+    if fmt in EXPORTS:
         yield from _export_records(path, fmt)
         return
     with path.open("rb") as raw:
@@ -96,12 +98,13 @@ def read_records(path: Path, fmt: str) -> Iterator[tuple[int, dict | str | forma
 def _export_records(path: Path, fmt: str):
     import ijson
 
-    reader = formats.discord if fmt == "discord" else formats.telegram
+    reader = {"discord": formats.discord, "telegram": formats.telegram,
+              "slack": formats.slack}[fmt]
     number = 0
     try:
         for number, record in reader(path):
             yield number, record
-    except (ijson.JSONError, UnicodeDecodeError) as exc:
+    except (ijson.JSONError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
         # a broken export: what was read stays imported; the report says where it broke
         yield number + 1, f"export is not valid JSON from here on: {exc}"
 
@@ -131,9 +134,11 @@ def import_file(
     batch_size: int = 256,
     max_text_chars: int | None = None,
     progress: Callable[[int], None] | None = None,
+    mapping: dict[str, str] | None = None,
 ) -> ImportReport:
     """Import ``path``. ``defaults`` (e.g. community) fills what a JSONL/CSV record lacks
-    and replaces what a Discord/Telegram export says (its guild or chat id)."""
+    and replaces what an export says (its guild, chat or file name). ``mapping`` (message
+    field -> column) reads CSV/JSONL files with other column names."""
     fmt = detect_format(path, fmt)
     store = pipeline.store
     state = store.start_import(str(path), fingerprint(path))
@@ -162,7 +167,9 @@ def import_file(
         problem = record if isinstance(record, str) else None
         if problem is None:
             try:
-                merged = ({**record, **(defaults or {})} if fmt in ("discord", "telegram")
+                if mapping:
+                    record = formats.map_columns(record, mapping)
+                merged = ({**record, **(defaults or {})} if fmt in EXPORTS
                           else {**(defaults or {}), **record})  # exports: options override
                 batch.append(MessageIn.model_validate(
                     merged, context={"max_text_chars": max_text_chars}))
