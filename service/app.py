@@ -15,6 +15,7 @@ from service import __version__
 from service.api import classify, health, messages, topics
 from service.api.errors import error_body, install
 from service.jobs import Jobs
+from service.observability import Metrics, RequestObserver
 from service.pipeline import Pipeline
 from service.settings import Settings
 
@@ -32,10 +33,14 @@ def build_pipeline(settings: Settings) -> Pipeline:
 def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
     settings = settings or Settings()
 
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.pipeline = pipeline or build_pipeline(settings)
-        app.state.jobs = Jobs(app.state.pipeline.store)
+        app.state.jobs = Jobs(app.state.pipeline.store, metrics)
+        metrics.set_models(app.state.pipeline.classifier.versions)
+        metrics.queue_depth.set_function(app.state.pipeline.queue_depth)
         yield
         app.state.jobs.shutdown()
         app.state.pipeline.close()
@@ -48,8 +53,10 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = metrics
     install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestObserver, metrics=metrics)
     for module in (health, classify, messages, topics):
         app.include_router(module.router)
     return app

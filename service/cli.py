@@ -65,7 +65,9 @@ def cmd_serve(args, settings: Settings) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.observability import configure_logging
 
+    configure_logging()
     settings = settings.model_copy(update={k: v for k, v in
                                            {"host": args.host, "port": args.port}.items() if v})
     print(f"Community Pulse on http://{settings.host}:{settings.port} "

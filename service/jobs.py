@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -19,8 +20,9 @@ class JobBusy(RuntimeError):
 
 
 class Jobs:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, metrics=None) -> None:
         self.store = store
+        self.metrics = metrics
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulse-job")
         self._running: set[str] = set()
         self._lock = threading.Lock()
@@ -43,11 +45,15 @@ class Jobs:
         return run_id
 
     def _run(self, community, until, days, params, run_id) -> None:
+        start, outcome = time.perf_counter(), "done"
         try:
             recluster(self.store, community, until, days, params, log=log.info, run_id=run_id)
         except Exception:  # recorded on the run row by recluster(); keep the worker alive
+            outcome = "failed"
             log.exception("recluster of %s failed", community)
         finally:
+            if self.metrics is not None:
+                self.metrics.jobs.labels("recluster", outcome).observe(time.perf_counter() - start)
             with self._lock:
                 self._running.discard(community)
 

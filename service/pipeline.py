@@ -36,6 +36,10 @@ class Pipeline:
             self._classify = MicroBatcher(classifier.classify, max_batch, max_wait_ms)
             self._embed = MicroBatcher(classifier.embed, max_batch, max_wait_ms)
 
+    def queue_depth(self) -> int:
+        """Requests waiting for a model call (0 without batching)."""
+        return sum(b.pending for b in (self._classify, self._embed) if b is not None)
+
     def close(self) -> None:
         for batcher in (self._classify, self._embed):
             if batcher is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 
 from service.api.deps import PipelineDep, SettingsDep, StoreDep
 from service.api.errors import check_cursor, check_limits
@@ -16,7 +16,8 @@ router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
 
 @router.post("", response_model=IngestResponse)
-def ingest(payload: IngestRequest, pipeline: PipelineDep, settings: SettingsDep):
+def ingest(payload: IngestRequest, pipeline: PipelineDep, settings: SettingsDep,
+           request: Request):
     """Embed, classify and store messages; a (community, external_id) is stored once.
 
     The request is all-or-nothing: one invalid item rejects the batch, the error names
@@ -30,6 +31,8 @@ def ingest(payload: IngestRequest, pipeline: PipelineDep, settings: SettingsDep)
     items = [ItemOut(index=i, community=r.community, external_id=r.external_id, id=r.id,
                      status=r.status) for i, r in enumerate(results)]
     created = sum(1 for r in results if r.status == "created")
+    request.app.state.metrics.ingested.inc(created)
+    request.app.state.metrics.duplicates.inc(len(results) - created)
     return IngestResponse(created=created, duplicates=len(results) - created, items=items)
 
 

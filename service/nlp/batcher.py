@@ -33,6 +33,10 @@ class MicroBatcher:
         self._queue.put((texts, future))
         return future.result(timeout=timeout)
 
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=5)
