@@ -13,7 +13,9 @@ from service.settings import Settings
 
 def load_classifier(settings: Settings) -> Classifier:
     embedder = load_embedder(settings.embedder, settings.embed_threads, settings.embed_batch)
-    return Classifier(embedder, load_heads(settings.models_dir, embedder.name))
+    classifier = Classifier(embedder, load_heads(settings.models_dir, embedder.name))
+    classifier.classify(["warm up 预热"])  # imports and lazy set-up now, not on a request
+    return classifier
 
 
 def prepare(settings: Settings) -> dict:

@@ -47,3 +47,12 @@ def test_flags_and_sentiment(classifier):
     assert "spam" in preds[1].flags and "spam" in preds[2].flags
     assert [p.sentiment for p in preds[3:]] == ["positive", "positive", "neutral"]
     assert not preds[3].flags and not preds[5].flags
+
+
+def test_loading_leaves_nothing_to_load_on_the_first_request(classifier):
+    import sys
+
+    from service.nlp.charngrams import _hasher
+
+    # the text layer's hasher and its imports are ready before any request arrives
+    assert "sklearn.feature_extraction.text" in sys.modules and _hasher.cache_info().currsize == 1
