@@ -156,6 +156,45 @@ def classify_throughput(base: str, texts: list[str], clients: int, seconds: floa
             "errors": sum(errors), "seconds": round(elapsed, 1)}
 
 
+def ingest_profile(texts: list[str]) -> dict:
+    """Where ingest time goes, in-process, on the same messages: embed, heads, the rest."""
+    from datetime import UTC, datetime
+
+    from service.models_setup import load_classifier
+    from service.pipeline import Pipeline
+    from service.schemas import MessageIn
+    from service.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        pipeline = Pipeline(load_classifier(Settings()), Store(Path(tmp) / "p.db"))
+        parts = {"embed": 0.0, "heads": 0.0}
+        embed, predict = pipeline.classifier.embed, pipeline.classifier.predict
+
+        def timed(name, fn):
+            def wrapper(*a):
+                start = time.perf_counter()
+                try:
+                    return fn(*a)
+                finally:
+                    parts[name] += time.perf_counter() - start
+            return wrapper
+
+        pipeline.classifier.embed = timed("embed", embed)
+        pipeline.classifier.predict = timed("heads", predict)
+        msgs = [MessageIn(community="p", channel="c", author_id="a", external_id=str(i),
+                          text=t, ts=datetime(2026, 11, 1, tzinfo=UTC))
+                for i, t in enumerate(texts)]
+        start = time.perf_counter()
+        for i in range(0, len(msgs), 100):
+            pipeline.ingest(msgs[i : i + 100])
+        total = time.perf_counter() - start
+    rest = total - parts["embed"] - parts["heads"]
+    return {"messages": len(texts), "msgs_per_s": round(len(texts) / total, 1),
+            "share": {"embed": round(parts["embed"] / total, 3),
+                      "heads (incl. text layer)": round(parts["heads"] / total, 3),
+                      "validation, dedupe, topics, SQLite": round(rest / total, 3)}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="service speed benchmark")
     parser.add_argument("--messages", type=int, default=5000)
@@ -193,7 +232,9 @@ def main() -> None:
             rss = server.rss_mb()
         finally:
             server.stop()
+    profile = ingest_profile(texts[: args.messages])
     result = {"machine": machine(), "embedder_ceiling_msgs_per_s": round(ceil, 1),
+              "ingest_profile_in_process": profile,
               "ingest_msgs_per_s": round(ingest, 1), "ingest_fraction_of_ceiling":
               round(ingest / ceil, 3), "classify_single_client": latency,
               "classify_16_clients": throughput, "service_rss_mb": rss,
@@ -230,7 +271,9 @@ def main() -> None:
                ["with `pulse serve --workers 2`: p50 / p99 ms, requests/s (16 clients), RSS MB",
                 f"{procs_latency['p50_ms']} / {procs_latency['p99_ms']}, "
                 f"{procs['requests_per_s']}, {procs_rss}",
-                "the default is 1 process"]]))
+                "the default is 1 process"],
+               ["ingest in-process (no HTTP), msgs/s; share of time", profile["msgs_per_s"],
+                ", ".join(f"{k} {v:.0%}" for k, v in profile["share"].items())]]))
     path = write_report("speed", result, md)
     print(path.read_text())
 
