@@ -40,41 +40,39 @@ class CharNgramLayer:
     weights: np.ndarray  # (k, u)
     bias: np.ndarray  # (k,)
 
-    def features_of(self, texts: list[str] | None = None, x=None):
-        """TF-IDF rows restricted to the kept features, L2-normalised (scipy CSR).
-        ``x``: the texts' n-gram counts, when already computed for another head."""
-        import scipy.sparse as sp
-
-        x = (counts(texts) if x is None else x).tocsr()
-        pos = np.searchsorted(self.features, x.indices)
-        pos = np.minimum(pos, len(self.features) - 1)
-        keep = self.features[pos] == x.indices
-        data = (1 + np.log(x.data[keep])) * self.idf[pos[keep]]
-        rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))[keep]
-        m = sp.csr_matrix((data, (rows, pos[keep])), shape=(x.shape[0], len(self.features)))
-        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
-        return sp.diags(1 / np.maximum(norms, 1e-12)) @ m
-
-    def logits(self, texts: list[str] | None = None, x=None) -> np.ndarray:
-        """Same as ``features_of(...) @ weights.T + bias``, in plain numpy: on the hot path
-        building scipy matrices per request costs more than the arithmetic."""
+    def _tfidf(self, texts: list[str] | None, x) -> tuple[int, np.ndarray, np.ndarray,
+                                                           np.ndarray]:
+        """(rows, row ids, kept-feature columns, L2-normalised sublinear TF-IDF values) of
+        the texts' n-grams; ``x``: their counts, when already computed for another head."""
         x = (counts(texts) if x is None else x).tocsr()
         n = x.shape[0]
-        out = np.tile(self.bias, (n, 1)).astype(np.float32)
         if x.nnz == 0:
-            return out
+            empty = np.empty(0, np.int64)
+            return n, empty, empty, np.empty(0, np.float32)
         pos = np.minimum(np.searchsorted(self.features, x.indices), len(self.features) - 1)
         keep = self.features[pos] == x.indices
         rows = np.repeat(np.arange(n), np.diff(x.indptr))[keep]
-        if rows.size == 0:
-            return out
         cols = pos[keep]
         vals = (1 + np.log(x.data[keep])) * self.idf[cols]
         norms = np.sqrt(np.bincount(rows, vals * vals, minlength=n))
-        vals = vals / norms[rows]
-        contrib = vals[:, None] * self._weights_t[cols]  # (nnz, k)
-        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        out[rows[starts]] += np.add.reduceat(contrib, starts, axis=0)
+        return n, rows, cols, vals / np.maximum(norms[rows], 1e-12)
+
+    def features_of(self, texts: list[str] | None = None, x=None):
+        """The TF-IDF rows as a scipy CSR matrix (for training)."""
+        import scipy.sparse as sp
+
+        n, rows, cols, vals = self._tfidf(texts, x)
+        return sp.csr_matrix((vals, (rows, cols)), shape=(n, len(self.features)))
+
+    def logits(self, texts: list[str] | None = None, x=None) -> np.ndarray:
+        """``features_of(...) @ weights.T + bias`` in plain numpy: on the hot path building
+        a scipy matrix per request costs more than the arithmetic."""
+        n, rows, cols, vals = self._tfidf(texts, x)
+        out = np.tile(self.bias, (n, 1)).astype(np.float32)
+        if rows.size:
+            contrib = vals[:, None] * self._weights_t[cols]  # (nnz, k)
+            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            out[rows[starts]] += np.add.reduceat(contrib, starts, axis=0)
         return out
 
     @property

@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-
 import httpx
 import pytest
+
+from eval.speed import Server
 
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = free_port()
-    env = os.environ | {"PULSE_DB_PATH": str(tmp_path_factory.mktemp("live") / "pulse.db"),
-                        "PULSE_PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(proc.stdout.read().decode())
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    service = Server(tmp_path_factory.mktemp("live") / "pulse.db")  # waits for /healthz
+    yield service.base
+    service.stop()
 
 
 def test_ingest_list_classify_over_http(server):
