@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from service.sql.queue import QueueSQL
+
 MIGRATIONS = [
     # 1: messages with predictions and embedding; import checkpoints.
     """
@@ -103,6 +105,60 @@ MIGRATIONS = [
     );
     CREATE INDEX topic_events_topic ON topic_events (topic_id, run_id);
     """,
+    # 3: the moderators' queue, its audit trail, relabel feedback, per-community settings.
+    """
+    CREATE INDEX messages_reply ON messages (community, reply_to);
+    CREATE INDEX messages_thread ON messages (community, thread_id, ts);
+    CREATE TABLE queue_items (
+        id INTEGER PRIMARY KEY,
+        community TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        ref_id INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        assignee TEXT,
+        priority REAL NOT NULL,
+        factors TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        scored_at TEXT NOT NULL,
+        UNIQUE (community, kind, ref_id)
+    );
+    CREATE INDEX queue_items_rank ON queue_items (community, status, priority DESC, id);
+    CREATE TABLE queue_actions (
+        id INTEGER PRIMARY KEY,
+        community TEXT NOT NULL,
+        item_id INTEGER REFERENCES queue_items (id),
+        message_id INTEGER REFERENCES messages (id),
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        changes TEXT NOT NULL,
+        note TEXT,
+        at TEXT NOT NULL,
+        undoes INTEGER REFERENCES queue_actions (id),
+        undone_by INTEGER REFERENCES queue_actions (id)
+    );
+    CREATE INDEX queue_actions_item ON queue_actions (item_id, id);
+    CREATE INDEX queue_actions_message ON queue_actions (message_id, id);
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        community TEXT NOT NULL,
+        message_id INTEGER NOT NULL REFERENCES messages (id),
+        field TEXT NOT NULL,
+        value TEXT NOT NULL,
+        previous TEXT NOT NULL,
+        action_id INTEGER NOT NULL REFERENCES queue_actions (id),
+        active INTEGER NOT NULL DEFAULT 1,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX feedback_message ON feedback (message_id, field, active);
+    CREATE INDEX feedback_community ON feedback (community, active, id);
+    CREATE TABLE community_settings (
+        community TEXT PRIMARY KEY,
+        queue TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
 ]
 
 _JSON_COLUMNS = ("metadata", "sentiment_probs", "intent_probs", "flag_scores", "flags", "models")
@@ -169,7 +225,7 @@ def format_ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class Store:
+class Store(QueueSQL):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._local = threading.local()

@@ -53,3 +53,23 @@ def fake_heads(models_dir: Path | None = None, embedder: str = "hash-64") -> dic
 
 def fake_classifier() -> Classifier:
     return Classifier(HashEmbedder(), fake_heads())
+
+
+def labelled(external_id: str, ts: str, *, community: str = "acme", author: str = "u1",
+             intent: str = "chitchat", sentiment: str = "neutral", flags: tuple = (),
+             text: str | None = None, reply_to: str | None = None, thread_id: str | None = None,
+             topic_id: int | None = None, confidence: float = 0.9, negative: float = 0.1):
+    """A stored-message row with chosen labels, for queue and trend tests (no model run)."""
+    import numpy as np
+
+    from service.store import NewMessage
+
+    return NewMessage(
+        community=community, channel="general", author_id=author, external_id=external_id,
+        text=text or f"{intent} {external_id}", ts=ts, reply_to=reply_to, thread_id=thread_id,
+        metadata={}, lang="en", sentiment=sentiment,
+        sentiment_probs={"negative": negative, "neutral": 1 - negative, "positive": 0.0},
+        intent=intent, intent_probs={intent: confidence},
+        flag_scores={f: 0.95 for f in flags} | {f: 0.01 for f in ("abuse", "spam") if f not in flags},
+        flags=list(flags), models={"embedder": "x"}, embedder="x",
+        embedding=np.ones(4, dtype=np.float32), topic_id=topic_id)
