@@ -6,6 +6,9 @@
     pulse classify TEXT...      classify texts without storing them
     pulse recluster --community C    cluster recent messages into topics (stable ids)
     pulse topics --community C       list topics with keywords and quotes
+    pulse queue --community C        the moderators' queue, ranked, with the top factors
+    pulse report --community C       the weekly report (Markdown, HTML or JSON)
+    pulse demo                  load the demo community (real messages over six weeks)
 """
 
 from __future__ import annotations
@@ -51,6 +54,21 @@ def main(argv: list[str] | None = None) -> int:
 
     top = sub.add_parser("topics", help="list a community's topics")
     top.add_argument("--community", required=True)
+
+    demo = sub.add_parser("demo", help="load the demo community (real messages, six weeks)")
+    demo.add_argument("--end", help="end of the six weeks, ISO-8601 (default: now)")
+    demo.add_argument("--force", action="store_true",
+                      help="load even if the community has messages (stored ones are skipped)")
+
+    que = sub.add_parser("queue", help="show a community's queue, highest priority first")
+    que.add_argument("--community", required=True)
+    que.add_argument("--limit", type=int, default=20)
+
+    rep = sub.add_parser("report", help="write a community's weekly report")
+    rep.add_argument("--community", required=True)
+    rep.add_argument("--week", help="ISO week like 2026-W47 (default: the last full week)")
+    rep.add_argument("--format", choices=["md", "html", "json"], default="md")
+    rep.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -169,8 +187,63 @@ def cmd_topics(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_demo(args, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from tqdm import tqdm
+
+    from service.app import build_pipeline
+    from service.demo import load_demo
+
+    end = datetime.fromisoformat(args.end) if args.end else None
+    end = end.replace(tzinfo=UTC) if end and not end.tzinfo else end
+    pipeline = build_pipeline(settings)
+    try:
+        with tqdm(desc="loading the demo community", unit="msg", file=sys.stderr) as bar:
+            summary = load_demo(pipeline, end, progress=bar.update, force=args.force)
+    finally:
+        pipeline.close()
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_queue(args, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from service.queue.refresh import refresh
+    from service.store import Store
+
+    store = Store(settings.db_path)
+    refresh(store, args.community, datetime.now(UTC))
+    items, total = store.queue_items(args.community, ["open", "acknowledged"], limit=args.limit)
+    print(f"{total} open items in {args.community}")
+    for item in items:
+        why = ", ".join(f"{f['factor']} {f['contribution']:.0f}" for f in item["factors"][:3])
+        print(f"#{item['id']} [{item['priority']:5.1f}] {item['kind']:<10} {item['status']:<12} "
+              f"{item['title'][:70]}\n    {why}")
+    return 0
+
+
+def cmd_report(args, settings: Settings) -> int:
+    from service.reports.render import to_html, to_markdown
+    from service.reports.weekly import parse_week, weekly_report
+    from service.store import Store
+
+    report = weekly_report(Store(settings.db_path), args.community,
+                           parse_week(args.week) if args.week else None)
+    text = {"md": to_markdown, "html": to_html,
+            "json": lambda r: json.dumps(r, indent=2, ensure_ascii=False)}[args.format](report)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out} ({report['community']}, {report['week']})", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
 COMMANDS = {"serve": cmd_serve, "prepare": cmd_prepare, "import": cmd_import,
-            "classify": cmd_classify, "recluster": cmd_recluster, "topics": cmd_topics}
+            "classify": cmd_classify, "recluster": cmd_recluster, "topics": cmd_topics,
+            "demo": cmd_demo, "queue": cmd_queue, "report": cmd_report}
 
 if __name__ == "__main__":
     sys.exit(main())

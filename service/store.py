@@ -19,6 +19,7 @@ import numpy as np
 import sqlite_utils
 
 from service.sql.queue import QueueSQL
+from service.sql.trends import TrendSQL
 
 MIGRATIONS = [
     # 1: messages with predictions and embedding; import checkpoints.
@@ -225,7 +226,7 @@ def format_ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class Store(QueueSQL):
+class Store(QueueSQL, TrendSQL):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._local = threading.local()
@@ -380,6 +381,9 @@ class Store(QueueSQL):
 
     def get_import(self, fingerprint: str) -> dict:
         return next(self._db().query("SELECT * FROM imports WHERE fingerprint = ?", [fingerprint]))
+
+    def import_by_id(self, import_id: int) -> dict | None:
+        return next(self._db().query("SELECT * FROM imports WHERE id = ?", [import_id]), None)
 
     def finish_import(self, import_id: int) -> None:
         with self._write_lock, self._transaction() as conn:

@@ -45,3 +45,23 @@ def test_prepare_reports_loaded_models(env, capsys):
     assert main(["prepare"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["rebuilt_heads"] is False and report["models"]["embedder"].startswith("use-m3")
+
+
+def test_queue_and_weekly_report_commands(env, capsys):
+    from datetime import UTC, datetime, timedelta
+
+    from service.store import Store, format_ts
+    from tests.fakes import labelled
+
+    now = datetime.now(UTC)
+    Store(env / "cli.db").insert_messages([
+        labelled("s1", format_ts(now - timedelta(days=8)), intent="spam_ad", flags=("spam",)),
+        labelled("c1", format_ts(now - timedelta(days=9)))])
+    assert main(["queue", "--community", "acme"]) == 0
+    out = capsys.readouterr().out
+    assert "1 open items in acme" in out and "flagged" in out and "severity" in out
+    out_file = env / "week.html"
+    assert main(["report", "--community", "acme", "--format", "html", "--out", str(out_file)]) == 0
+    assert "<svg" in out_file.read_text()
+    assert main(["report", "--community", "acme", "--week", "2026-W99"]) == 2
+    assert "not a week of 2026" in capsys.readouterr().err

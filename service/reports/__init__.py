@@ -1,0 +1,1 @@
+"""Reports for operators: the weekly report as data, then rendered to Markdown or HTML."""
