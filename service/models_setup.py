@@ -23,6 +23,7 @@ def prepare(settings: Settings) -> dict:
 
     The heads ship in models/; they are rebuilt (fetching the training data, with progress
     bars) only when missing or trained for another embedder than the configured one.
+    With ``settings.demo``, an empty demo community is then loaded (service/demo.py).
     """
     start = time.perf_counter()
     embedder = load_embedder(settings.embedder, settings.embed_threads, settings.embed_batch)
@@ -38,6 +39,32 @@ def prepare(settings: Settings) -> dict:
         rebuilt = True
     classifier = Classifier(embedder, heads)
     sample = classifier.classify(["The app crashes when I log in", "登录后闪退了，怎么办？"])
-    return {"models": classifier.versions, "rebuilt_heads": rebuilt,
-            "seconds": round(time.perf_counter() - start, 2),
-            "sample": [{"intent": p.intent, "sentiment": p.sentiment} for p in sample]}
+    report = {"models": classifier.versions, "rebuilt_heads": rebuilt,
+              "sample": [{"intent": p.intent, "sentiment": p.sentiment} for p in sample]}
+    if settings.demo:
+        report["demo"] = prepare_demo(settings, classifier)
+    return report | {"seconds": round(time.perf_counter() - start, 2)}
+
+
+def prepare_demo(settings: Settings, classifier: Classifier) -> dict:
+    """Load the demo community into an empty one (with the classifier already loaded).
+
+    A failed fetch of its data leaves the service usable: it is reported, not raised.
+    """
+    from tqdm import tqdm
+
+    from service.demo import COMMUNITY, load_demo
+    from service.pipeline import Pipeline
+    from service.store import Store
+    from training.data import DataError
+
+    pipeline = Pipeline(classifier, Store(settings.db_path))
+    present = pipeline.store.count_messages(COMMUNITY)
+    if present:
+        return {"community": COMMUNITY, "loaded": False, "messages": present}
+    try:
+        with tqdm(desc="loading the demo community", unit="msg", file=sys.stderr) as bar:
+            return load_demo(pipeline, progress=bar.update)
+    except DataError as exc:
+        print(f"demo community not loaded: {exc}", file=sys.stderr)
+        return {"community": COMMUNITY, "loaded": False, "error": str(exc)}

