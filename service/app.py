@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from service import __version__
-from service.api import classify, health, messages, queue, topics, trends
+from service.api import classify, health, imports, messages, queue, topics, trends
 from service.api.errors import error_body, install
 from service.jobs import Jobs
 from service.observability import Metrics, RequestObserver
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObserver, metrics=metrics)
-    for module in (health, classify, messages, topics, queue, trends):
+    for module in (health, classify, messages, topics, queue, trends, imports):
         app.include_router(module.router)
     return app
 

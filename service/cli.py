@@ -2,7 +2,7 @@
 
     pulse serve                 start the HTTP service (models load once)
     pulse prepare               check the embedder and heads load (trains heads if missing)
-    pulse import FILE           import JSONL/CSV messages (resumable, idempotent)
+    pulse import FILE           import JSONL/CSV or a chat/forum export (resumable, idempotent)
     pulse classify TEXT...      classify texts without storing them
     pulse recluster --community C    cluster recent messages into topics (stable ids)
     pulse topics --community C       list topics with keywords and quotes
@@ -33,14 +33,17 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("prepare", help="load and check the models; train heads that are missing")
 
-    imp = sub.add_parser("import", help="import messages: JSONL, CSV, Discord, Telegram, Slack")
+    imp = sub.add_parser("import", help="import messages: JSONL, CSV, Discord, Telegram, Slack, "
+                         "Discourse")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--format", choices=["jsonl", "csv", "discord", "telegram", "slack"],
+    imp.add_argument("--format",
+                     choices=["jsonl", "csv", "discord", "telegram", "slack", "discourse"],
                      help="default: from the suffix (.json/.zip exports are recognised by content)")
     imp.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                      help="read a CSV/JSONL column as a message field, e.g. --map text=body "
                      "(repeatable; unmapped columns go to metadata)")
-    imp.add_argument("--community", help="community for records that have none")
+    imp.add_argument("--community", help="community for records that have none (replaces an "
+                     "export's own; required for Discourse)")
     imp.add_argument("--channel", help="channel for records that have none")
     imp.add_argument("--batch-size", type=int, default=256)
 
@@ -110,7 +113,7 @@ def cmd_import(args, settings: Settings) -> int:
     from tqdm import tqdm
 
     from service.app import build_pipeline
-    from service.importer import import_file
+    from service.importer import import_file, parse_mapping
 
     if not args.file.is_file():
         raise ValueError(f"no such file: {args.file}")
@@ -127,21 +130,13 @@ def cmd_import(args, settings: Settings) -> int:
         return 0
     if report.resumed_from:
         print(f"resumed after record {report.resumed_from}")
+    reasons = ", ".join(f"{reason}: {n}" for reason, n in report.skip_reasons.items())
     print(f"created {report.created}, already stored {report.duplicates}, "
-          f"rejected {report.rejected}, skipped {report.skipped} (system or attachments only)")
+          f"rejected {report.rejected}, skipped {report.skipped}"
+          + (f" ({reasons})" if reasons else ""))
     for line in report.errors:
         print(f"  {line}", file=sys.stderr)
     return 0
-
-
-def parse_mapping(item: str) -> tuple[str, str]:
-    from service.schemas import MessageIn
-
-    field, sep, column = item.partition("=")
-    if not sep or not column or field not in MessageIn.model_fields:
-        raise ValueError(f"--map {item!r}: use FIELD=COLUMN with FIELD one of "
-                         f"{', '.join(MessageIn.model_fields)}")
-    return field, column
 
 
 def cmd_classify(args, settings: Settings) -> int:

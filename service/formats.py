@@ -8,6 +8,9 @@
   reply_to_message_id, media fields).
 - Slack: a workspace export zip (``channels.json``, ``users.json``, one folder per channel
   with one JSON array of messages per day; ``ts`` ids, ``thread_ts`` threads, subtypes).
+- Discourse: posts JSON as its API returns it (``/t/{id}.json`` and ``/t/{id}/posts.json``:
+  ``post_stream.posts``; ``/posts.json``: ``latest_posts``; or a plain list of posts), with
+  ``cooked`` HTML turned into plain text (``raw`` markdown when present).
 - Any CSV or JSONL with a column mapping (``map_columns``).
 
 System messages and attachment-only messages are skipped and counted, not rejected.
@@ -15,9 +18,11 @@ System messages and attachment-only messages are skipped and counted, not reject
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 
 DISCORD_CONTENT_TYPES = {"Default", "Reply", "ThreadStarterMessage"}
@@ -33,7 +38,7 @@ class Skip:
 
 
 def sniff(path: Path) -> str | None:
-    """discord, telegram or slack from a file's first bytes, else None."""
+    """discord, telegram, discourse or slack from a file's first bytes, else None."""
     if path.suffix.lower() == ".zip":
         import zipfile
 
@@ -48,6 +53,9 @@ def sniff(path: Path) -> str | None:
         return "discord"
     if '"text_entities"' in head or '"date_unixtime"' in head:
         return "telegram"
+    if ('"post_stream"' in head or '"latest_posts"' in head
+            or ('"post_number"' in head and '"topic_id"' in head)):
+        return "discourse"
     return None
 
 
@@ -208,6 +216,210 @@ def _slack_time(ts):
         return datetime.fromtimestamp(float(ts), tz=UTC).isoformat() if ts else None
     except (TypeError, ValueError):
         return ts  # left for validation to reject with its position
+
+
+DISCOURSE_POST_TYPES = {1: "regular", 2: "moderator_action", 3: "small_action", 4: "whisper"}
+DISCOURSE_POSTS = {"post_stream": "post_stream.posts.item", "latest_posts": "latest_posts.item"}
+# (topic_id, post_number) -> post id of the first posts of a file, to link replies by id;
+# bounded so a huge file keeps memory flat (later replies use "topic_id#post_number")
+DISCOURSE_REPLY_INDEX = 100_000
+
+
+def discourse(path: Path) -> Iterator[tuple[int, dict | str | Skip]]:
+    """Posts of a Discourse API response. Records carry no community: the JSON does not
+    name its site, so the importer asks for one.
+
+    Channel is the category (``category-<id>``) when the post or the topic says it, else
+    the topic slug (``/t/{id}/posts.json`` carries no category); thread_id is the topic id;
+    reply_to is the id of the post answered, found in the same file, else
+    ``topic_id#post_number``.
+    """
+    import ijson
+
+    prefix = _discourse_prefix(path)
+    topic = _discourse_topic(path) if prefix.startswith("post_stream") else {}
+    numbers = _discourse_numbers(path, prefix)
+    with path.open("rb") as fh:
+        for number, post in enumerate(ijson.items(fh, prefix, use_float=True), start=1):
+            yield number, (_discourse_record(post, topic, numbers) if isinstance(post, dict)
+                           else "post is not a JSON object")
+
+
+def _discourse_prefix(path: Path) -> str:
+    """Where the posts are: ``item`` (a list), ``post_stream.posts.item`` or
+    ``latest_posts.item``, found from the top-level keys whatever their order."""
+    import ijson
+
+    with path.open("rb") as fh:
+        for prefix, event, value in ijson.parse(fh):
+            if prefix == "" and event == "start_array":
+                return "item"
+            if prefix == "" and event == "map_key" and value in DISCOURSE_POSTS:
+                return DISCOURSE_POSTS[value]
+    raise ValueError("not Discourse posts JSON: expected post_stream.posts (/t/{id}.json), "
+                     "latest_posts (/posts.json) or a list of posts")
+
+
+def _discourse_topic(path: Path) -> dict:
+    """The topic's own fields of ``/t/{id}.json`` (they follow the posts in the file)."""
+    import ijson
+
+    wanted = {"category_id", "title", "slug"}
+    found: dict = {}
+    with path.open("rb") as fh:
+        for prefix, event, value in ijson.parse(fh):
+            if prefix in wanted and event in ("number", "string"):
+                found[prefix] = value
+                if len(found) == len(wanted):
+                    break
+    return found
+
+
+def _discourse_numbers(path: Path, prefix: str) -> dict[tuple, object]:
+    import ijson
+
+    index: dict[tuple, object] = {}
+    with path.open("rb") as fh:
+        for post in ijson.items(fh, prefix, use_float=True):
+            if len(index) >= DISCOURSE_REPLY_INDEX:
+                break
+            if isinstance(post, dict) and post.get("post_number") is not None:
+                index[(post.get("topic_id"), post["post_number"])] = post.get("id")
+    return index
+
+
+def _discourse_record(p: dict, topic: dict, numbers: dict) -> dict | Skip:
+    post_type = p.get("post_type", 1)
+    if post_type != 1:
+        return Skip(f"system message ({DISCOURSE_POST_TYPES.get(post_type, post_type)})")
+    if p.get("deleted_at") or p.get("user_deleted"):
+        return Skip("deleted post")
+    cooked = CookedText.convert(p.get("cooked") or "")
+    text = discourse_raw_text(p["raw"]) if isinstance(p.get("raw"), str) else cooked.text
+    if not text.strip():
+        return Skip("attachments only" if cooked.media else "no text")
+    topic_id, answered = p.get("topic_id"), p.get("reply_to_post_number")
+    reply_to = None
+    if answered is not None:
+        reply_to = numbers.get((topic_id, answered)) or f"{topic_id}#{answered}"
+    category = p.get("category_id", topic.get("category_id"))
+    user_id = p.get("user_id")
+    edited = (p.get("version") or 1) > 1 or (
+        "version" not in p and p.get("updated_at") not in (None, p.get("created_at")))
+    return {
+        "channel": (f"category-{category}" if category is not None
+                    else p.get("topic_slug") or topic.get("slug") or f"topic-{topic_id}"),
+        "author_id": user_id if user_id is not None else p.get("username"),
+        "external_id": p.get("id"), "text": text, "ts": p.get("created_at"),
+        "thread_id": topic_id, "reply_to": reply_to,
+        "metadata": _clean({"author_name": p.get("name") or p.get("username"),
+                            "username": p.get("username"), "post_number": p.get("post_number"),
+                            "topic_title": p.get("topic_title") or topic.get("title"),
+                            "category_id": category,
+                            "edited_at": p.get("updated_at") if edited else None,
+                            "hidden": p.get("hidden"), "staff": p.get("staff"),
+                            "is_bot": isinstance(user_id, int) and user_id < 0}),
+    }
+
+
+_QUOTE_BBCODE = re.compile(r"\[quote(?:=[^\]]*)?\](?:(?!\[quote).)*?\[/quote\]\s*",
+                           re.DOTALL | re.IGNORECASE)
+_UPLOAD_IMAGE = re.compile(r"!\[[^\]]*\]\((?:upload://|/uploads/)[^)]*\)")
+
+
+def discourse_raw_text(raw: str) -> str:
+    """Markdown source without quoted posts (innermost first) and uploaded images."""
+    while True:
+        stripped = _QUOTE_BBCODE.sub("", raw)
+        if stripped == raw:
+            break
+        raw = stripped
+    return _UPLOAD_IMAGE.sub("", raw).strip()
+
+
+_BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "blockquote", "pre", "h1", "h2", "h3", "h4",
+               "h5", "h6", "tr", "table", "details", "summary", "aside", "hr"}
+_VOID_TAGS = {"br", "img", "hr", "input", "source", "meta", "link", "wbr", "area", "col",
+              "embed", "track"}
+
+
+@dataclass
+class _Converted:
+    text: str
+    media: bool  # images or attachments were seen (a post of only those has no text)
+
+
+class CookedText(HTMLParser):
+    """Discourse's cooked HTML as plain text: paragraphs and <br> become line breaks,
+    entities are unescaped, quoted posts (<aside class="quote">), image captions and
+    attachment links are dropped, emoji images become their :code:, oneboxes their link."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.media = False
+        self._skip = 0  # depth inside a dropped element
+        self._pre = 0
+
+    @classmethod
+    def convert(cls, html: str) -> _Converted:
+        parser = cls()
+        parser.feed(html)
+        parser.close()
+        lines = (" ".join(line.split()) for line in "".join(parser.parts).split("\n"))
+        return _Converted("\n".join(line for line in lines if line), parser.media)
+
+    def handle_starttag(self, tag, attrs):
+        if self._skip:
+            if tag not in _VOID_TAGS:
+                self._skip += 1
+            return
+        a = dict(attrs)
+        classes = set((a.get("class") or "").split())
+        if tag == "img":
+            if "emoji" in classes and a.get("alt"):
+                self.parts.append(f" {a['alt']} ")
+            else:
+                self.media = True
+        elif tag == "br":
+            self.parts.append("\n")
+        elif tag == "aside" and "onebox" in classes:
+            self._drop(f"\n{a.get('data-onebox-src') or ''}\n")
+        elif ((tag == "aside" and "quote" in classes) or (tag == "div" and "meta" in classes)
+              or (tag == "a" and "attachment" in classes) or tag in ("script", "style")):
+            if tag == "a":
+                self.media = True
+            self._drop("\n" if tag == "aside" else "")
+        elif tag in _BLOCK_TAGS:
+            if tag == "pre":
+                self._pre += 1
+            self.parts.append("\n")
+
+    def _drop(self, replacement: str) -> None:
+        self.parts.append(replacement)
+        self._skip = 1
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if self._skip and tag not in _VOID_TAGS:  # a self-closed element ends here
+            self._skip -= 1
+
+    def handle_endtag(self, tag):
+        if self._skip:
+            if tag not in _VOID_TAGS:
+                self._skip -= 1
+            return
+        if tag in _BLOCK_TAGS:
+            if tag == "pre":
+                self._pre = max(0, self._pre - 1)
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self._skip:  # outside <pre>, source line breaks are only spaces
+            self.parts.append(data if self._pre else _SPACES.sub(" ", data))
+
+
+_SPACES = re.compile(r"\s+")
 
 
 def map_columns(record: dict, mapping: dict[str, str]) -> dict:

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         2_000_000, ge=1024, description="Largest accepted request body, in bytes."
     )
+    max_import_bytes: int = Field(
+        2 * 1024**3, ge=1024,
+        description="Largest export file accepted by POST /v1/imports, in bytes (streamed to "
+        "disk beside the database, never held in memory).",
+    )
     embed_batch: int = Field(
         64, ge=1, description="Texts per embedder call (short chat is padded less in small batches)."
     )

@@ -126,3 +126,110 @@ def test_cli_refuses_a_bad_mapping(tmp_path, monkeypatch, capsys):
     path.write_text("a\n1\n")
     assert main(["import", str(path), "--map", "colour=a"]) == 2
     assert "FIELD=COLUMN" in capsys.readouterr().err
+
+
+def test_discourse_topic_json(pipeline, store):
+    path = FIXTURES / "discourse_posts.json"  # /t/{id}.json: posts, then the topic's fields
+    assert detect_format(path, None) == "discourse"
+    report = import_file(pipeline, path, defaults={"community": "acme-forum"})
+    assert (report.created, report.skipped, report.rejected) == (5, 6, 0)
+    assert report.skip_reasons == {"system message (small_action)": 1, "deleted post": 2,
+                                   "system message (whisper)": 1, "attachments only": 1,
+                                   "system message (moderator_action)": 1}
+    rows = stored(store)
+    assert set(rows) == {"41001", "41002", "41004", "41005", "41010"}
+    first = rows["41001"]  # paragraphs and code lines stay lines
+    assert first["text"].splitlines()[0].startswith("Since the 3.2 update")
+    assert first["text"].splitlines()[-1] == "Anyone else?"
+    assert first["channel"] == "category-7" and first["thread_id"] == "8123"
+    assert first["metadata"]["topic_title"] == "App crashes right after login (3.2)"
+    zh = rows["41002"]
+    assert zh["text"] == "更新到 3.2 之后一登录就闪退，有人遇到吗？我用的是小米 13"
+    assert zh["reply_to"] == "41001" and zh["author_id"] == "57"
+    assert zh["metadata"]["author_name"] == "小林" and "edited_at" not in zh["metadata"]
+    quoting = rows["41004"]  # the quoted post is dropped, entities unescaped
+    assert quoting["text"] == ("Same for me on Android 14 & iOS 18 — clearing the cache didn't "
+                               "help <sigh>")
+    assert quoting["reply_to"] == "41002"
+    assert quoting["metadata"]["edited_at"] == "2026-11-01T10:02:41.118Z"
+    assert quoting["ts"] == "2026-11-01T09:30:00.000000Z"
+    from_raw = rows["41005"]  # raw markdown when present, its [quote] dropped
+    assert from_raw["text"] == "Thanks all — a fix is in **3.2.1**, rolling out today :+1:"
+    assert from_raw["metadata"]["staff"] is True
+    outside = rows["41010"]  # answers post 40, not in this file; a onebox keeps its link
+    assert outside["reply_to"] == "8123#40"
+    assert outside["text"] == "@sam still happens for me on 3.2.1:\nhttps://github.com/acme/app/issues/512"
+
+
+def _discourse_posts() -> list[dict]:
+    import json
+
+    return json.loads((FIXTURES / "discourse_posts.json").read_text())["post_stream"]["posts"]
+
+
+def test_discourse_other_response_shapes(pipeline, store, tmp_path):
+    import json
+
+    posts = _discourse_posts()
+    # /posts.json: newest first, each post with its category: replies come before their targets
+    latest = tmp_path / "latest.json"
+    latest.write_text(json.dumps({"latest_posts": [p | {"category_id": 9} for p in posts[::-1]]}))
+    # /t/{id}/posts.json: no category anywhere; a plain list of posts
+    topic_posts = tmp_path / "topic_posts.json"
+    topic_posts.write_text(json.dumps({"post_stream": {"posts": posts}, "id": 8123}))
+    plain = tmp_path / "list.json"
+    plain.write_text(json.dumps(posts))
+    for path, community, channel in ((latest, "a", "category-9"),
+                                     (topic_posts, "b", "app-crashes-right-after-login-3-2"),
+                                     (plain, "c", "app-crashes-right-after-login-3-2")):
+        assert detect_format(path, None) == "discourse"
+        report = import_file(pipeline, path, defaults={"community": community})
+        assert (report.created, report.skipped) == (5, 6), path.name
+        rows = {m["external_id"]: m for m in store.list_messages(
+            MessageFilter(community=community), limit=50)[0]}
+        assert rows["41004"]["reply_to"] == "41002" and rows["41002"]["reply_to"] == "41001"
+        assert {m["channel"] for m in rows.values()} == {channel}
+
+
+def test_discourse_needs_a_community_and_its_own_shape(pipeline, tmp_path):
+    import pytest
+
+    with pytest.raises(ValueError, match="community"):
+        import_file(pipeline, FIXTURES / "discourse_posts.json")
+    other = tmp_path / "other.json"
+    other.write_text('{"users": [], "topic_list": {"topics": []}}')
+    with pytest.raises(ValueError, match="not Discourse posts JSON"):
+        import_file(pipeline, other, fmt="discourse", defaults={"community": "x"})
+
+
+def test_discourse_malformed_posts_are_reported_and_skipped(pipeline, store, tmp_path):
+    import json
+
+    posts = _discourse_posts()[:2]
+    broken = [posts[0], "not a post", posts[1] | {"id": 41099, "created_at": "yesterday"},
+              {**posts[1], "cooked": "<p>  </p>", "id": 41098}]
+    path = tmp_path / "posts.json"
+    path.write_text(json.dumps(broken))
+    report = import_file(pipeline, path, defaults={"community": "f"})
+    assert (report.created, report.rejected, report.skipped) == (1, 2, 1)
+    assert report.errors[0] == "record 2: post is not a JSON object"
+    assert report.errors[1].startswith("record 3: ts")
+    assert report.skip_reasons == {"no text": 1}
+
+
+def test_cooked_html_to_text():
+    from service.formats import CookedText, discourse_raw_text
+
+    def text(html):
+        return CookedText.convert(html).text
+
+    nested = ('<aside class="quote"><blockquote><aside class="quote"><p>old</p></aside>'
+              '<p>quoted</p></blockquote></aside><p>mine<br>second&nbsp;line</p>')
+    assert text(nested) == "mine\nsecond line"  # &nbsp; is a space too
+    assert text("<p>a &lt;b&gt; &amp; &#x4e2d;&#25991; &quot;q&quot;</p>") == 'a <b> & 中文 "q"'
+    assert text('<p>ok <img src="x.png" class="emoji" alt=":tada:"></p>') == "ok :tada:"
+    assert text("<p>one\ntwo</p>\n<ul>\n<li>x</li>\n<li>y</li>\n</ul>") == "one two\nx\ny"
+    only_file = CookedText.convert('<p><a class="attachment" href="/uploads/x.log">x.log</a></p>')
+    assert only_file.text == "" and only_file.media
+    assert discourse_raw_text('[quote="a, post:1, topic:2"]\n[quote]in[/quote]\nout\n[/quote]\n'
+                              "reply ![shot|690x388](upload://abc.png)") == "reply"

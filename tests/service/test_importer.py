@@ -85,3 +85,35 @@ def test_unknown_format_is_refused(pipeline, tmp_path):
     path.write_text("x")
     with pytest.raises(ValueError, match="--format"):
         import_file(pipeline, path)
+
+
+def test_stop_commits_what_was_read_and_a_rerun_resumes(pipeline, store, tmp_path):
+    path = tmp_path / "msgs.jsonl"
+    write_jsonl(path, [rec(i) for i in range(12)])
+    asked = {"n": 0}
+
+    def stop_after_seven():
+        asked["n"] += 1
+        return asked["n"] > 7
+
+    report = import_file(pipeline, path, defaults={"community": "acme"}, batch_size=5,
+                         stop=stop_after_seven)
+    assert report.stopped and report.total == 7 and store.count_messages() == 7
+    assert store.get_import(fingerprint(path))["done"] == 0
+    again = import_file(pipeline, path, defaults={"community": "acme"})
+    assert again.resumed_from == 7 and again.created == 5 and not again.stopped
+    assert store.get_import(fingerprint(path))["done"] == 1
+
+
+def test_check_file_refuses_what_cannot_be_imported(tmp_path):
+    from service.importer import check_file
+
+    garbage = tmp_path / "export.json"
+    garbage.write_text("<html>not json</html>")
+    with pytest.raises(ValueError, match="not a discord export"):
+        check_file(garbage, "discord")
+    with pytest.raises(ValueError, match="--format"):
+        check_file(garbage, None)
+    good = tmp_path / "m.jsonl"
+    write_jsonl(good, [rec(1)])
+    assert check_file(good, None) == "jsonl"
