@@ -117,24 +117,24 @@ def load_demo(pipeline: Pipeline, end: datetime | None = None,
 
 
 # -- English chat -----------------------------------------------------------------------
+def demo_conversation_ids(conversations: dict[str, list[list[dict]]] | None = None,
+                          seed: int = 0) -> list[str]:
+    """The chitchat-dataset conversations the demo shows (for ``demo_messages(end, seed)``,
+    whatever ``end``): training keeps them out so that the demo is never trained on.
+
+    The chat is the first draw of the demo's random generator, so the same selection
+    follows from ``seed`` alone.
+    """
+    if conversations is None:
+        from training import data
+
+        conversations = data.chitchat_conversations()
+    return [cid for cid, _ in _choose_conversations(conversations, random.Random(seed))]
+
+
 def _chat(conversations: dict[str, list[list[dict]]], start: datetime,
           rng: random.Random) -> list[dict]:
-    pairs, lone = [], []
-    for cid in sorted(conversations):
-        turns = _clean_turns(conversations[cid])
-        messages = [m for turn in turns for _, m in turn]
-        if not messages:
-            continue
-        senders = {m["sender"] for m in messages}
-        duration = _seconds(messages[-1]) - _seconds(messages[0])
-        low, high = CONVERSATION_MESSAGES
-        if duration > CONVERSATION_MAX_SECONDS:
-            continue
-        if len(senders) == 2 and low <= len(messages) <= high:
-            pairs.append((cid, turns))
-        elif len(senders) == 1 and _is_question(messages[-1]["text"]):
-            lone.append((cid, turns))
-    chosen = rng.sample(pairs, N_CONVERSATIONS) + rng.sample(lone, N_LONE_QUESTIONS)
+    chosen = _choose_conversations(conversations, rng)
     records = []
     window = WINDOW_DAYS * 86400
     for cid, turns in chosen:
@@ -150,6 +150,28 @@ def _chat(conversations: dict[str, list[list[dict]]], start: datetime,
                     reply_to=previous, thread_id=cid))
             previous = f"cc-{cid}-{turn[-1][0]}"
     return records
+
+
+def _choose_conversations(conversations: dict[str, list[list[dict]]],
+                          rng: random.Random) -> list[tuple[str, list]]:
+    """(conversation id, cleaned turns) of the demo's two-person conversations and lone
+    unanswered questions, drawn from ``rng``."""
+    pairs, lone = [], []
+    for cid in sorted(conversations):
+        turns = _clean_turns(conversations[cid])
+        messages = [m for turn in turns for _, m in turn]
+        if not messages:
+            continue
+        senders = {m["sender"] for m in messages}
+        duration = _seconds(messages[-1]) - _seconds(messages[0])
+        low, high = CONVERSATION_MESSAGES
+        if duration > CONVERSATION_MAX_SECONDS:
+            continue
+        if len(senders) == 2 and low <= len(messages) <= high:
+            pairs.append((cid, turns))
+        elif len(senders) == 1 and _is_question(messages[-1]["text"]):
+            lone.append((cid, turns))
+    return rng.sample(pairs, N_CONVERSATIONS) + rng.sample(lone, N_LONE_QUESTIONS)
 
 
 def _clean_turns(turns: list[list[dict]]) -> list[list[tuple[int, dict]]]:

