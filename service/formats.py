@@ -220,8 +220,8 @@ def _slack_time(ts):
 
 DISCOURSE_POST_TYPES = {1: "regular", 2: "moderator_action", 3: "small_action", 4: "whisper"}
 DISCOURSE_POSTS = {"post_stream": "post_stream.posts.item", "latest_posts": "latest_posts.item"}
-# (topic_id, post_number) -> post id of the first posts of a file, to link replies by id;
-# bounded so a huge file keeps memory flat (later replies use "topic_id#post_number")
+# posts of a file indexed to link replies by post id (16 bytes each): bounded so memory
+# stays flat on a huge file; replies to posts beyond it keep "topic_id#post_number"
 DISCOURSE_REPLY_INDEX = 100_000
 
 
@@ -236,7 +236,7 @@ def discourse(path: Path) -> Iterator[tuple[int, dict | str | Skip]]:
     """
     import ijson
 
-    prefix = _discourse_prefix(path)
+    prefix = discourse_prefix(path)
     topic = _discourse_topic(path) if prefix.startswith("post_stream") else {}
     numbers = _discourse_numbers(path, prefix)
     with path.open("rb") as fh:
@@ -245,7 +245,7 @@ def discourse(path: Path) -> Iterator[tuple[int, dict | str | Skip]]:
                            else "post is not a JSON object")
 
 
-def _discourse_prefix(path: Path) -> str:
+def discourse_prefix(path: Path) -> str:
     """Where the posts are: ``item`` (a list), ``post_stream.posts.item`` or
     ``latest_posts.item``, found from the top-level keys whatever their order."""
     import ijson
@@ -275,20 +275,65 @@ def _discourse_topic(path: Path) -> dict:
     return found
 
 
-def _discourse_numbers(path: Path, prefix: str) -> dict[tuple, object]:
+def _discourse_numbers(path: Path, prefix: str) -> ReplyIndex:
     import ijson
 
-    index: dict[tuple, object] = {}
+    index = ReplyIndex()
     with path.open("rb") as fh:
         for post in ijson.items(fh, prefix, use_float=True):
             if len(index) >= DISCOURSE_REPLY_INDEX:
                 break
-            if isinstance(post, dict) and post.get("post_number") is not None:
-                index[(post.get("topic_id"), post["post_number"])] = post.get("id")
-    return index
+            if isinstance(post, dict):
+                index.add(post.get("topic_id"), post.get("post_number"), post.get("id"))
+    return index.freeze()
 
 
-def _discourse_record(p: dict, topic: dict, numbers: dict) -> dict | Skip:
+class ReplyIndex:
+    """(topic_id, post_number) -> post id in two int64 arrays (16 bytes a post, not the
+    ~150 of a dict), searched after sorting; the first post of a repeated key wins."""
+
+    def __init__(self) -> None:
+        from array import array
+
+        self._keys, self._ids = array("q"), array("q")
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @staticmethod
+    def _key(topic_id, number) -> int | None:
+        if (type(topic_id) is int and type(number) is int and 0 <= topic_id < 2**38
+                and 0 <= number < 2**24):
+            return topic_id << 24 | number
+        return None
+
+    def add(self, topic_id, number, post_id) -> None:
+        key = self._key(topic_id, number)
+        if key is not None and type(post_id) is int and abs(post_id) < 2**62:
+            self._keys.append(key)
+            self._ids.append(post_id)
+
+    def freeze(self) -> ReplyIndex:
+        import numpy as np
+
+        keys = np.frombuffer(self._keys, dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        self._sorted, self._values = keys[order], np.frombuffer(self._ids, np.int64)[order]
+        del keys
+        self._keys = self._ids = None  # the sorted copies are all that is kept
+        return self
+
+    def get(self, topic_id, number) -> int | None:
+        key = self._key(topic_id, number)
+        if key is None:
+            return None
+        i = int(self._sorted.searchsorted(key))
+        if i < len(self._sorted) and self._sorted[i] == key:
+            return int(self._values[i])
+        return None
+
+
+def _discourse_record(p: dict, topic: dict, numbers: ReplyIndex) -> dict | Skip:
     post_type = p.get("post_type", 1)
     if post_type != 1:
         return Skip(f"system message ({DISCOURSE_POST_TYPES.get(post_type, post_type)})")
@@ -301,7 +346,7 @@ def _discourse_record(p: dict, topic: dict, numbers: dict) -> dict | Skip:
     topic_id, answered = p.get("topic_id"), p.get("reply_to_post_number")
     reply_to = None
     if answered is not None:
-        reply_to = numbers.get((topic_id, answered)) or f"{topic_id}#{answered}"
+        reply_to = numbers.get(topic_id, answered) or f"{topic_id}#{answered}"
     category = p.get("category_id", topic.get("category_id"))
     user_id = p.get("user_id")
     edited = (p.get("version") or 1) > 1 or (

@@ -84,8 +84,16 @@ def check_file(path: Path, fmt: str | None, defaults: dict | None = None) -> str
     """The file's format, or ValueError if it cannot be imported at all (unknown format,
     or the format's reader fails on the first record): the API refuses such an upload
     at once instead of starting a job that imports nothing."""
+    import ijson
+
     fmt = detect_format(path, fmt)
     check_options(fmt, defaults)
+    if fmt == "discourse":  # its reader indexes every post before the first: only the shape
+        try:
+            formats.discourse_prefix(path)
+        except ijson.JSONError as exc:
+            raise ValueError(f"{path.name} is not a discourse export: {exc}") from None
+        return fmt
     first = next(read_records(path, fmt), None)
     if fmt in EXPORTS and first is not None and first[0] == 1 \
             and isinstance(first[1], str) and "not valid JSON" in first[1]:

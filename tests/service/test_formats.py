@@ -233,3 +233,25 @@ def test_cooked_html_to_text():
     assert only_file.text == "" and only_file.media
     assert discourse_raw_text('[quote="a, post:1, topic:2"]\n[quote]in[/quote]\nout\n[/quote]\n'
                               "reply ![shot|690x388](upload://abc.png)") == "reply"
+
+
+def test_discourse_reply_index_is_bounded(pipeline, store, tmp_path, monkeypatch):
+    import json
+
+    from service import formats
+
+    monkeypatch.setattr(formats, "DISCOURSE_REPLY_INDEX", 2)  # only posts 1 and 2 are indexed
+    path = tmp_path / "posts.json"
+    path.write_text(json.dumps(_discourse_posts()))
+    import_file(pipeline, path, defaults={"community": "f"})
+    rows = stored(store)
+    assert rows["41002"]["reply_to"] == "41001"
+    assert rows["41005"]["reply_to"] == "8123#4"  # post 4 is past the index
+
+
+def test_cli_asks_for_a_community_for_discourse(tmp_path, monkeypatch, capsys):
+    from service.cli import main
+
+    monkeypatch.setenv("PULSE_DB_PATH", str(tmp_path / "x.db"))
+    assert main(["import", str(FIXTURES / "discourse_posts.json"), "--format", "discourse"]) == 2
+    assert "--community" in capsys.readouterr().err

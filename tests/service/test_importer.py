@@ -117,3 +117,19 @@ def test_check_file_refuses_what_cannot_be_imported(tmp_path):
     good = tmp_path / "m.jsonl"
     write_jsonl(good, [rec(1)])
     assert check_file(good, None) == "jsonl"
+
+
+def test_check_file_knows_discourse_by_its_shape(tmp_path):
+    from service.importer import check_file
+
+    posts = tmp_path / "posts.json"
+    posts.write_text('{"latest_posts": [{"id": 1, "topic_id": 2, "post_number": 1}]}')
+    assert check_file(posts, None, {"community": "f"}) == "discourse"
+    topics = tmp_path / "topics.json"
+    topics.write_text('{"topic_list": {"topics": []}}')
+    with pytest.raises(ValueError, match="not Discourse posts JSON"):
+        check_file(topics, "discourse", {"community": "f"})
+    broken = tmp_path / "broken.json"
+    broken.write_text("{nope")
+    with pytest.raises(ValueError, match="not a discourse export"):
+        check_file(broken, "discourse", {"community": "f"})
