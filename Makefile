@@ -5,7 +5,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test install prepare train eval bench lint clean
+.PHONY: serve test install browser prepare train eval bench lint clean
+
+# The browser tests drive Debian's Chromium (no browser download at test time); a CJK font
+# so that screenshots show Chinese text.
+CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,13 +23,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(CHROMIUM) $(CJK_FONT):
+	$(SUDO) apt-get update -qq
+	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei
+
+browser: $(CHROMIUM) $(CJK_FONT)
+
 prepare: install
 	$(VENV)/bin/pulse prepare
 
 serve: prepare
 	$(VENV)/bin/pulse serve
 
-test: install
+test: install browser
 	$(VENV)/bin/pytest -m "slow or not slow"
 
 train: install

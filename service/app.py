@@ -9,7 +9,8 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from service import __version__
 from service.api import classify, health, imports, messages, queue, topics, trends
@@ -18,6 +19,7 @@ from service.jobs import Jobs
 from service.observability import Metrics, RequestObserver
 from service.pipeline import Pipeline
 from service.settings import Settings
+from service.web import router as web
 
 
 def build_pipeline(settings: Settings) -> Pipeline:
@@ -59,6 +61,13 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.add_middleware(RequestObserver, metrics=metrics)
     for module in (health, classify, messages, topics, queue, trends, imports):
         app.include_router(module.router)
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def root():
+        return RedirectResponse("/dashboard", status_code=307)
+
     return app
 
 

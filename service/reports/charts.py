@@ -25,14 +25,16 @@ def column_chart(points: list[tuple[str, float]], title: str, width: int = 560,
     n = max(len(points), 1)
     slot = (width - 40) / n
     bars = []
+    every = _label_step(len(points))
     for i, (label, value) in enumerate(points):
         h = (height - 50) * value / top
         x = 30 + i * slot
         bars.append(
             f'<rect x="{x + slot * 0.15:.1f}" y="{height - 25 - h:.1f}" width="{slot * 0.7:.1f}" '
-            f'height="{h:.1f}" fill="{color}"><title>{escape(label)}: {value:g}</title></rect>'
-            f'<text x="{x + slot / 2:.1f}" y="{height - 10}" font-size="10" '
-            f'text-anchor="middle">{escape(label[-5:])}</text>')
+            f'height="{h:.1f}" fill="{color}"><title>{escape(label)}: {value:g}</title></rect>')
+        if i % every == 0:
+            bars.append(f'<text x="{x + slot / 2:.1f}" y="{height - 10}" font-size="10" '
+                        f'text-anchor="middle">{escape(label[-5:])}</text>')
     return _svg(title, width, height, "".join(bars), f"max {top:g}")
 
 
@@ -55,7 +57,10 @@ def line_chart(points: list[tuple[str, float | None]], title: str, lo: float = -
                         f"<title>{escape(label)}: {v:+.2f}</title></circle>"
                         for (x, y), (label, v) in zip(coords, [p for p in points
                                                               if p[1] is not None], strict=True))
+    every = _label_step(len(points))
     for i, (label, _) in enumerate(points):
+        if i % every:
+            continue
         body += (f'<text x="{xy(i, 0)[0]:.1f}" y="{height - 8}" font-size="10" '
                  f'text-anchor="middle">{escape(label[-5:])}</text>')
     return _svg(title, width, height, body, f"{lo:+g} … {hi:+g}")
@@ -73,6 +78,11 @@ def bar_chart(rows: list[tuple[str, float]], title: str, width: int = 560) -> st
                  f'<rect x="230" y="{y}" width="{w:.1f}" height="15" fill="#5aa36b"/>'
                  f'<text x="{235 + w:.1f}" y="{y + 12}" font-size="11">{value:g}</text>')
     return _svg(title, width, height, body, "")
+
+
+def _label_step(n: int, most: int = 10) -> int:
+    """Label every k-th point so that at most ``most`` labels share the axis."""
+    return max(1, -(-n // most))
 
 
 def _svg(title: str, width: int, height: int, body: str, note: str) -> str:

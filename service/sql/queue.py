@@ -150,9 +150,10 @@ class QueueSQL:
         return {r[3]: _item(r) for r in rows}
 
     def queue_items(self, community: str, statuses: Sequence[str], kind: str | None = None,
-                    assignee: str | None = None, limit: int = 50,
-                    offset: int = 0) -> tuple[list[dict], int]:
-        """A page of items, highest priority first (ties: oldest item first), and the total."""
+                    assignee: str | None = None, limit: int = 50, offset: int = 0,
+                    order: str = "priority") -> tuple[list[dict], int]:
+        """A page of items and the total. ``order``: priority (highest first, ties: oldest
+        item first), newest or oldest (by creation)."""
         marks = ",".join("?" * len(statuses))
         where, params = [f"community = ? AND status IN ({marks})"], [community, *statuses]
         if kind is not None:
@@ -166,7 +167,7 @@ class QueueSQL:
                                    params).fetchone()[0]
         rows = self._db().execute(
             f"SELECT {_ITEM_COLUMNS} FROM queue_items WHERE {clause}"
-            " ORDER BY priority DESC, id LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall()
+            f" ORDER BY {_ORDERS[order]} LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall()
         return [_item(r) for r in rows], total
 
     def queue_item(self, item_id: int) -> dict | None:
@@ -269,6 +270,8 @@ class QueueSQL:
                 " ON CONFLICT (community) DO UPDATE SET queue = excluded.queue,"
                 " updated_at = excluded.updated_at", (community, _dump(value), now))
 
+
+_ORDERS = {"priority": "priority DESC, id", "newest": "id DESC", "oldest": "id"}
 
 _NO_ANSWER = (
     "NOT EXISTS (SELECT 1 FROM messages r WHERE r.community = q.community"

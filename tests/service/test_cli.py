@@ -10,6 +10,7 @@ from service.cli import main
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("PULSE_DB_PATH", str(tmp_path / "cli.db"))
+    monkeypatch.setenv("PULSE_DEMO", "false")  # the demo has its own tests
     return tmp_path
 
 
