@@ -57,7 +57,9 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.state.settings = settings
     app.state.metrics = metrics
     install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       uploads={"/v1/imports": (settings.max_import_bytes,
+                                                "PULSE_MAX_IMPORT_BYTES")})
     app.add_middleware(RequestObserver, metrics=metrics)
     for module in (health, classify, messages, topics, queue, trends, imports):
         app.include_router(module.router)
@@ -72,35 +74,44 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
 
 
 class BodyLimit:
-    """Refuse bodies over ``max_bytes`` with 413 before they are read into memory."""
+    """Refuse bodies over the limit with 413 before they are read into memory.
 
-    def __init__(self, app, max_bytes: int) -> None:
+    JSON bodies get ``max_bytes``; file uploads (paths in ``uploads``, streamed to disk by
+    their route) get their own, larger limit.
+    """
+
+    def __init__(self, app, max_bytes: int,
+                 uploads: dict[str, tuple[int, str]] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.uploads = uploads or {}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit, setting = self.uploads.get(scope.get("path", "").rstrip("/"),
+                                          (self.max_bytes, "PULSE_MAX_BODY_BYTES"))
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await self._reject(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return await self._reject(scope, receive, send, limit, setting)
         seen = 0
 
         async def limited_receive():
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
+            if seen > limit:
                 raise _TooLarge
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         except _TooLarge:
-            await self._reject(scope, receive, send)
+            await self._reject(scope, receive, send, limit, setting)
 
-    async def _reject(self, scope, receive, send):
-        detail = [{"loc": ["body"], "msg": f"request body over the limit of {self.max_bytes} bytes"}]
+    async def _reject(self, scope, receive, send, limit: int, setting: str):
+        detail = [{"loc": ["body"], "msg": f"request body over the limit of {limit} bytes "
+                   f"({setting})"}]
         await JSONResponse(error_body("body_too_large", detail), status_code=413)(scope, receive, send)
 
 

@@ -121,8 +121,6 @@ def test_upload_over_the_import_limit_is_refused_and_not_kept(settings, pipeline
     assert uploads_left(settings) == [] and store.count_messages() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BodyLimit (service/app.py) caps every body at "
-                   "max_body_bytes, uploads included: it must let /v1/imports through")
 def test_upload_larger_than_the_json_body_limit(client, settings):
     big = jsonl(3000)
     assert settings.max_body_bytes < len(big) < settings.max_import_bytes
