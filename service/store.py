@@ -110,6 +110,7 @@ MIGRATIONS = [
     """
     CREATE INDEX messages_reply ON messages (community, reply_to);
     CREATE INDEX messages_thread ON messages (community, thread_id, ts);
+    CREATE INDEX messages_intent ON messages (community, intent, ts);
     CREATE TABLE queue_items (
         id INTEGER PRIMARY KEY,
         community TEXT NOT NULL,

@@ -37,8 +37,10 @@ class LineageEvent(BaseModel):
 class Trend(BaseModel):
     last_7_days: int
     weekly_mean_before: float
-    emerging: bool = Field(description="last 7 days ≥ 5 messages and ≥ 2× the weekly mean of "
-                           "the 3 weeks before")
+    p_value: float = Field(description="P(X ≥ last 7 days) for a Poisson with the weekly mean "
+                           "of the 4 weeks before (floored at 1).")
+    emerging: bool = Field(description="Spiking or new: p < 0.001 and ≥ 5 messages in the last "
+                           "7 days (the rule of /v1/trends).")
 
 
 class TopicOut(BaseModel):

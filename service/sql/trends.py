@@ -66,13 +66,16 @@ class TrendSQL:
         a question in a thread, any later message by another member in that thread.
         """
         where, params = _scope(community, channel, "q")
-        rows = self._db().execute(
-            "SELECT q.ts, (SELECT min(r.ts) FROM messages r WHERE r.community = q.community"
-            " AND r.author_id != q.author_id AND r.ts >= q.ts AND (r.reply_to = q.external_id"
-            " OR (q.thread_id IS NOT NULL AND r.thread_id = q.thread_id)))"
+        rows = self._db().execute(  # two lookups, each on its own index
+            "SELECT q.ts, (SELECT min(r.ts) FROM messages r INDEXED BY messages_reply"
+            " WHERE r.community = q.community"
+            " AND r.reply_to = q.external_id AND r.author_id != q.author_id AND r.ts >= q.ts),"
+            " (SELECT min(r.ts) FROM messages r INDEXED BY messages_thread WHERE q.thread_id IS NOT NULL"
+            " AND r.community = q.community AND r.thread_id = q.thread_id AND r.ts >= q.ts"
+            " AND r.author_id != q.author_id)"
             f" FROM messages q WHERE {where} AND q.intent = 'question' AND q.ts >= ?"
             " AND q.ts < ? ORDER BY q.ts", [*params, since, until]).fetchall()
-        return [(r[0], r[1]) for r in rows]
+        return [(r[0], min((t for t in r[1:] if t is not None), default=None)) for r in rows]
 
     def topic_days(self, community: str, channel: str | None, since: str,
                    until: str) -> list[dict]:

@@ -7,18 +7,20 @@ from datetime import UTC, date, datetime, timedelta
 
 from service.store import Store
 
-EMERGING_RATIO = 2.0  # last 7 days vs the weekly mean of the 3 weeks before
-EMERGING_MIN = 5  # and at least this many messages in the last 7 days
-
-
 def trend_flags(per_day: dict[str, int], today: date) -> dict:
+    """Last 7 days against the topic's weekly mean over the 4 weeks before (the same
+    Poisson rule as the trends view: service/trends.py)."""
+    from service.trends import BASELINE_WEEKS, spike_test
+
     def count(start: int, end: int) -> int:
         days = {(today - timedelta(days=d)).isoformat() for d in range(start, end)}
         return sum(n for day, n in per_day.items() if day in days)
 
-    last7, before = count(0, 7), count(7, 28) / 3
+    last7 = count(0, 7)
+    before = count(7, 7 + 7 * BASELINE_WEEKS) / BASELINE_WEEKS
+    test = spike_test(last7, before)
     return {"last_7_days": last7, "weekly_mean_before": round(before, 2),
-            "emerging": last7 >= EMERGING_MIN and last7 >= EMERGING_RATIO * max(before, 1.0)}
+            "p_value": test["p_value"], "emerging": test["spiking"]}
 
 
 def topic_view(store: Store, row: dict, today: date, detail: bool = False) -> dict:
