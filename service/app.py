@@ -14,7 +14,9 @@ from fastapi.staticfiles import StaticFiles
 
 from service import __version__
 from service.api import classify, health, imports, messages, queue, topics, trends
+from service.api.deps import AnyRole
 from service.api.errors import error_body, install
+from service.auth.middleware import AuthMiddleware, RateLimit
 from service.jobs import Jobs
 from service.observability import Metrics, RequestObserver
 from service.pipeline import Pipeline
@@ -60,6 +62,8 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        uploads={"/v1/imports": (settings.max_import_bytes,
                                                 "PULSE_MAX_IMPORT_BYTES")})
+    app.add_middleware(RateLimit, rate=settings.rate_limit_rps, burst=settings.rate_limit_burst)
+    app.add_middleware(AuthMiddleware)  # before the rate limit and before any body is read
     app.add_middleware(RequestObserver, metrics=metrics)
     for module in (health, classify, messages, topics, queue, trends, imports):
         app.include_router(module.router)
@@ -67,7 +71,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
-    def root():
+    def root(principal: AnyRole):
         return RedirectResponse("/dashboard", status_code=307)
 
     return app

@@ -8,6 +8,7 @@
     pulse topics --community C       list topics with keywords and quotes
     pulse queue --community C        the moderators' queue, ranked, with the top factors
     pulse report --community C       the weekly report (Markdown, HTML or JSON)
+    pulse keys create|list|revoke    API keys with a role and community scope
     pulse demo                  load the demo community (real messages over six weeks)
 """
 
@@ -72,6 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--week", help="ISO week like 2026-W47 (default: the last full week)")
     rep.add_argument("--format", choices=["md", "html", "json"], default="md")
     rep.add_argument("--out", type=Path, help="file to write (default: standard output)")
+
+    keys = sub.add_parser("keys", help="API keys: create, list, revoke")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    kc = keys_sub.add_parser("create", help="create a key (printed once)")
+    kc.add_argument("--name", required=True, help="who uses it (recorded on their actions)")
+    kc.add_argument("--role", required=True,
+                    choices=["bot", "ingest", "moderator", "operator", "admin"])
+    kc.add_argument("--community", action="append", default=[],
+                    help="a community the key may see (repeatable), or '*' for all")
+    keys_sub.add_parser("list", help="list active keys (never the secrets)")
+    kr = keys_sub.add_parser("revoke", help="revoke a key by id (its sessions end too)")
+    kr.add_argument("key_id", type=int)
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -238,9 +251,36 @@ def cmd_report(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_keys(args, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from service.auth.keys import AuthError, create_key
+    from service.store import Store, format_ts
+
+    store = Store(settings.db_path)
+    if args.keys_command == "create":
+        try:
+            key, row = create_key(store, args.name, args.role, args.community)
+        except AuthError as exc:
+            raise ValueError(str(exc)) from None
+        print(f"key #{row['id']} for {row['name']} ({row['role']}, communities "
+              f"{', '.join(row['communities'])}); shown once, store it now:", file=sys.stderr)
+        print(key)
+    elif args.keys_command == "list":
+        for row in store.keys():
+            print(f"#{row['id']} pk_{row['prefix']}_… {row['name']} {row['role']} "
+                  f"[{', '.join(row['communities'])}] since {row['created_at'][:16]}")
+    elif not store.revoke_key(args.key_id, format_ts(datetime.now(UTC))):
+        raise ValueError(f"no active key #{args.key_id}")
+    else:
+        print(f"revoked key #{args.key_id}")
+    return 0
+
+
 COMMANDS = {"serve": cmd_serve, "prepare": cmd_prepare, "import": cmd_import,
             "classify": cmd_classify, "recluster": cmd_recluster, "topics": cmd_topics,
-            "demo": cmd_demo, "queue": cmd_queue, "report": cmd_report}
+            "demo": cmd_demo, "queue": cmd_queue, "report": cmd_report,
+            "keys": cmd_keys}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -43,7 +43,20 @@ def prepare(settings: Settings) -> dict:
               "sample": [{"intent": p.intent, "sentiment": p.sentiment} for p in sample]}
     if settings.demo:
         report["demo"] = prepare_demo(settings, classifier)
+    report["admin_key"] = prepare_admin_key(settings)
     return report | {"seconds": round(time.perf_counter() - start, 2)}
+
+
+def prepare_admin_key(settings: Settings) -> dict:
+    """The first admin key of a fresh database, written beside it (see README, Access)."""
+    from service.auth.keys import ensure_admin_key
+    from service.store import Store
+
+    found = ensure_admin_key(Store(settings.db_path), settings.db_path.parent / "admin.key")
+    if found["created"]:
+        print(f"created the first admin key: {found['key_file']} (sign in to the dashboard "
+              "with it; create more with `pulse keys create`)", file=sys.stderr)
+    return found
 
 
 def prepare_demo(settings: Settings, classifier: Classifier) -> dict:

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         True, description="Load the demo community on `pulse prepare` when it is empty "
         "(PULSE_DEMO=false to skip).",
     )
+    rate_limit_rps: float = Field(
+        50.0, gt=0, description="Requests per second allowed per API key (429 with Retry-After "
+        "beyond it)."
+    )
+    rate_limit_burst: int = Field(
+        100, ge=1, description="Requests a key may send at once before the per-second rate applies."
+    )
     data_cache: Path = Field(
         Path.home() / ".cache" / "community-pulse",
         description="Where training and eval keep fetched packages, data and embeddings.",

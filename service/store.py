@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from service.sql.auth import AuthSQL
 from service.sql.queue import QueueSQL
 from service.sql.trends import TrendSQL
 
@@ -161,6 +162,26 @@ MIGRATIONS = [
         updated_at TEXT NOT NULL
     );
     """,
+    # 4: API keys (hashed) with role and community scope; dashboard sessions.
+    """
+    CREATE TABLE api_keys (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL UNIQUE,
+        key_hash TEXT NOT NULL,
+        role TEXT NOT NULL,
+        communities TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,
+        key_id INTEGER NOT NULL REFERENCES api_keys (id),
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    """,
 ]
 
 _JSON_COLUMNS = ("metadata", "sentiment_probs", "intent_probs", "flag_scores", "flags", "models")
@@ -209,6 +230,7 @@ class Checkpoint:
 @dataclass(frozen=True)
 class MessageFilter:
     community: str | None = None
+    communities: tuple[str, ...] | None = None  # any of these (a key's scope)
     channel: str | None = None
     since: str | None = None  # inclusive, ISO UTC
     until: str | None = None  # exclusive, ISO UTC
@@ -227,7 +249,7 @@ def format_ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class Store(QueueSQL, TrendSQL):
+class Store(AuthSQL, QueueSQL, TrendSQL):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._local = threading.local()
@@ -607,6 +629,9 @@ def _where(f: MessageFilter) -> tuple[list[str], list]:
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
+    if f.communities is not None:
+        clauses.append(f"community IN ({','.join('?' * len(f.communities))})")
+        params.extend(f.communities)
     if f.since is not None:
         clauses.append("ts >= ?")
         params.append(f.since)

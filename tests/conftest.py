@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
+from service.auth.keys import create_key
 from service.pipeline import Pipeline
 from service.settings import Settings
 from service.store import Store
@@ -17,8 +18,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
+    # Rate limits have their own test; elsewhere tests poll freely.
     return Settings(db_path=tmp_path / "pulse.db", max_batch=50, max_text_chars=500,
-                    max_body_bytes=200_000)
+                    max_body_bytes=200_000, rate_limit_rps=10_000, rate_limit_burst=10_000)
 
 
 @pytest.fixture
@@ -32,8 +34,18 @@ def pipeline(store) -> Pipeline:
 
 
 @pytest.fixture
-def client(settings, pipeline):
-    with TestClient(create_app(settings, pipeline=pipeline)) as c:
+def make_key(store):
+    """make_key(role, *communities) -> a real API key stored in the test database."""
+    def make(role: str = "admin", *communities: str, name: str | None = None) -> str:
+        return create_key(store, name or f"{role}-tester", role, list(communities) or ["*"])[0]
+    return make
+
+
+@pytest.fixture
+def client(settings, pipeline, make_key):
+    """The app with an admin key sent on every request (auth has its own tests)."""
+    with TestClient(create_app(settings, pipeline=pipeline),
+                    headers={"Authorization": f"Bearer {make_key('admin', name='tester')}"}) as c:
         yield c
 
 

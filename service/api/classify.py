@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.api.deps import PipelineDep, SettingsDep
+from service.api.deps import AnyRole, PipelineDep, SettingsDep
 from service.api.errors import InputError, check_limits
 from service.api.schemas import ClassifyRequest, ClassifyResponse, ClassifyResult, Flag, Label
 from service.schemas import check_text
@@ -13,7 +13,8 @@ router = APIRouter(prefix="/v1", tags=["classify"])
 
 
 @router.post("/classify", response_model=ClassifyResponse)
-def classify(payload: ClassifyRequest, pipeline: PipelineDep, settings: SettingsDep):
+def classify(payload: ClassifyRequest, pipeline: PipelineDep, settings: SettingsDep,
+             principal: AnyRole):
     """Sentiment, intent, moderation flags and language of one text or a batch."""
     texts = payload.items()
     locs = ([["body", "text"]] if payload.text is not None

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from service.api.deps import PipelineDep
+from service.api.deps import Operator, PipelineDep
 from service.api.schemas import Health
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request):
+def metrics(request: Request, principal: Operator):
     """Prometheus text format."""
     body, content_type = request.app.state.metrics.render()
     return Response(body, media_type=content_type)

@@ -23,6 +23,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 
+from service.api.deps import Ingester
 from service.api.errors import InputError
 from service.importer import FORMATS, ImportBusy, ImportJobs, check_file, parse_mapping
 
@@ -72,12 +73,15 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
 
 
 @router.post("/imports", response_model=ImportOut, status_code=202, openapi_extra=UPLOAD_BODY)
-async def upload_import(request: Request, response: Response):
+async def upload_import(request: Request, response: Response, principal: Ingester):
     """Upload an export file and import it in the background (202, then poll `poll`).
 
     A file already imported completely is recognised by its content: 200 with that import,
     nothing runs. One import runs at a time (409 while one is queued or running).
     """
+    if principal.scoped is not None:  # an export may hold any community
+        raise HTTPException(403, "imports need a key for all communities ('*'); this key is "
+                            f"for {', '.join(principal.scoped)}")
     imports = import_jobs(request.app)
     try:
         imports.check_idle()  # before reading a large body for nothing
@@ -101,7 +105,7 @@ async def upload_import(request: Request, response: Response):
 
 
 @router.get("/imports/{import_id}", response_model=ImportOut)
-def get_import(import_id: int, request: Request):
+def get_import(import_id: int, request: Request, principal: Ingester):
     """Progress of an import: records read, created, duplicates, rejected, skipped (with
     reasons), the first errors with their record numbers, and the job's status."""
     return _out(import_jobs(request.app), import_id)

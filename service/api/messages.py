@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from service.api.deps import PipelineDep, SettingsDep, StoreDep
+from service.api.deps import Ingester, PipelineDep, Reader, SettingsDep, StoreDep, check_scope, visible_or_404
 from service.api.errors import check_cursor, check_limits
 from service.api.schemas import IngestRequest, IngestResponse, ItemOut, MessageOut, MessagePage
 from service.store import MessageFilter, format_ts
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
 @router.post("", response_model=IngestResponse)
 def ingest(payload: IngestRequest, pipeline: PipelineDep, settings: SettingsDep,
-           request: Request):
+           request: Request, principal: Ingester):
     """Embed, classify and store messages; a (community, external_id) is stored once.
 
     The request is all-or-nothing: one invalid item rejects the batch, the error names
@@ -27,6 +27,8 @@ def ingest(payload: IngestRequest, pipeline: PipelineDep, settings: SettingsDep,
     locs = ([["body", "message", "text"]] if payload.message is not None
             else [["body", "messages", i, "text"] for i in range(len(messages))])
     check_limits([m.text for m in messages], locs, ["body", "messages"], settings)
+    for m in messages:
+        check_scope(principal, m.community)
     results = pipeline.ingest(messages)
     items = [ItemOut(index=i, community=r.community, external_id=r.external_id, id=r.id,
                      status=r.status) for i, r in enumerate(results)]
@@ -39,6 +41,7 @@ def ingest(payload: IngestRequest, pipeline: PipelineDep, settings: SettingsDep,
 @router.get("", response_model=MessagePage)
 def list_messages(
     store: StoreDep,
+    principal: Reader,
     community: str | None = None,
     channel: str | None = None,
     since: Annotated[datetime | None, Query(description="Inclusive, ISO-8601.")] = None,
@@ -52,8 +55,10 @@ def list_messages(
 ):
     """Stored messages with their predictions, newest first."""
     check_cursor(cursor)
+    if community is not None:
+        check_scope(principal, community)
     filters = MessageFilter(
-        community=community, channel=channel,
+        community=community, communities=principal.scoped, channel=channel,
         since=format_ts(since) if since else None, until=format_ts(until) if until else None,
         sentiment=sentiment, intent=intent, flag=flag, lang=lang,
     )
@@ -62,8 +67,6 @@ def list_messages(
 
 
 @router.get("/{message_id}", response_model=MessageOut)
-def get_message(message_id: int, store: StoreDep):
-    row = store.get_message(message_id)
-    if row is None:
-        raise HTTPException(404, f"no message with id {message_id}")
+def get_message(message_id: int, store: StoreDep, principal: Reader):
+    row = visible_or_404(principal, store.get_message(message_id), f"message with id {message_id}")
     return MessageOut(**row)

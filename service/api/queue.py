@@ -9,7 +9,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from service.api.deps import PipelineDep, StoreDep
+from service.api.deps import (
+    Admin,
+    Moderator,
+    PipelineDep,
+    Reader,
+    StoreDep,
+    check_scope,
+    visible_or_404,
+)
 from service.api.errors import InputError
 from service.api.schemas import MessageOut
 from service.queue import actions
@@ -85,9 +93,9 @@ class QueueItemDetail(QueueItemOut):
 
 
 class ActionIn(BaseModel):
+    """Who acts is the API key's name (recorded on the action)."""
+
     model_config = ConfigDict(extra="forbid")
-    actor: str = Field(min_length=1, max_length=100, description="Who acts (until API keys "
-                       "name the user).")
     action: Literal["acknowledge", "resolve", "dismiss", "reopen", "assign", "note",
                     "relabel", "confirm_flag", "member_action"]
     assignee: str | None = Field(None, max_length=100, description="assign: the moderator, or "
@@ -101,7 +109,6 @@ class ActionIn(BaseModel):
 
 class RelabelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    actor: str = Field(min_length=1, max_length=100)
     field: Literal["sentiment", "intent", "flags"]
     value: str | list[str]
     note: str | None = Field(None, max_length=2000)
@@ -109,7 +116,6 @@ class RelabelIn(BaseModel):
 
 class UndoIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    actor: str = Field(min_length=1, max_length=100)
     note: str | None = Field(None, max_length=2000)
 
 
@@ -151,12 +157,13 @@ class FeedbackPage(BaseModel):
 
 
 @router.get("/queue", response_model=QueuePage)
-def list_queue(store: StoreDep, community: str,
+def list_queue(store: StoreDep, community: str, principal: Moderator,
                status: Annotated[list[Status] | None, Query()] = None,
                kind: Kind | None = None, assignee: str | None = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 50,
                offset: Annotated[int, Query(ge=0)] = 0):
     """Items to triage, highest priority first; default statuses: open and acknowledged."""
+    check_scope(principal, community)
     counts = refresh(store, community, datetime.now(UTC))
     items, total = store.queue_items(community, status or ["open", "acknowledged"], kind,
                                      assignee, limit, offset)
@@ -164,11 +171,9 @@ def list_queue(store: StoreDep, community: str,
 
 
 @router.get("/queue/{item_id}", response_model=QueueItemDetail)
-def get_item(item_id: int, store: StoreDep):
+def get_item(item_id: int, store: StoreDep, principal: Moderator):
     """One item with what it is about and its full history of actions."""
-    item = store.queue_item(item_id)
-    if item is None:
-        raise HTTPException(404, f"no queue item with id {item_id}")
+    item = visible_or_404(principal, store.queue_item(item_id), f"queue item with id {item_id}")
     detail = item | {"actions": store.queue_actions(item_id=item_id)}
     if item["kind"] == "recurring":
         topic = store.topic(item["ref_id"])
@@ -185,46 +190,56 @@ def get_item(item_id: int, store: StoreDep):
 
 
 @router.post("/queue/{item_id}/actions", response_model=ActionOut, status_code=201)
-def act_on_item(item_id: int, payload: ActionIn, pipeline: PipelineDep):
+def act_on_item(item_id: int, payload: ActionIn, pipeline: PipelineDep, principal: Moderator):
     """Acknowledge, resolve, dismiss, reopen, assign, note, relabel, confirm a flag, or
     record an action on the member. Invalid transitions are 409 with the reason."""
+    visible_or_404(principal, pipeline.store.queue_item(item_id), f"queue item with id {item_id}")
     return _run(lambda: actions.act(
-        pipeline.store, item_id, payload.actor, payload.action, _now(),
+        pipeline.store, item_id, principal.name, payload.action, _now(),
         assignee=payload.assignee, note=payload.note, member_action=payload.member_action,
         field=payload.field, value=payload.value, labels=actions.Labels.of(pipeline.classifier)))
 
 
 @router.post("/queue/actions/{action_id}/undo", response_model=ActionOut, status_code=201)
-def undo_action(action_id: int, payload: UndoIn, store: StoreDep):
+def undo_action(action_id: int, payload: UndoIn, store: StoreDep, principal: Moderator):
     """Reverse an action (logged as an 'undo' action; nothing is deleted)."""
-    return _run(lambda: actions.undo(store, action_id, payload.actor, _now(), payload.note))
+    visible_or_404(principal, store.queue_action(action_id), f"action with id {action_id}")
+    return _run(lambda: actions.undo(store, action_id, principal.name, _now(), payload.note))
 
 
 @router.post("/messages/{message_id}/relabel", response_model=ActionOut, status_code=201)
-def relabel_message(message_id: int, payload: RelabelIn, pipeline: PipelineDep):
+def relabel_message(message_id: int, payload: RelabelIn, pipeline: PipelineDep,
+                    principal: Moderator):
     """A moderator's label for a message, stored as feedback for retraining."""
+    visible_or_404(principal, pipeline.store.get_message(message_id),
+                   f"message with id {message_id}")
     return _run(lambda: actions.relabel(
-        pipeline.store, message_id, payload.actor, payload.field, payload.value, _now(),
+        pipeline.store, message_id, principal.name, payload.field, payload.value, _now(),
         actions.Labels.of(pipeline.classifier), payload.note))
 
 
 @router.get("/feedback", response_model=FeedbackPage)
-def list_feedback(store: StoreDep, community: str, include_undone: bool = False,
+def list_feedback(store: StoreDep, community: str, principal: Moderator,
+                  include_undone: bool = False,
                   after_id: Annotated[int, Query(ge=0)] = 0,
                   limit: Annotated[int, Query(ge=1, le=5000)] = 1000):
     """Moderators' relabels with the message text (what a retrain folds in)."""
+    check_scope(principal, community)
     rows = store.feedback(community, not include_undone, after_id, limit)
     return FeedbackPage(items=[FeedbackOut(**r) for r in rows])
 
 
 @router.get("/communities/{community}/queue-settings", response_model=QueueSettings)
-def get_queue_settings(community: str, store: StoreDep):
+def get_queue_settings(community: str, store: StoreDep, principal: Reader):
+    check_scope(principal, community)
     return QueueSettings(**load_config(store, community).to_dict())
 
 
 @router.put("/communities/{community}/queue-settings", response_model=QueueSettings)
-def put_queue_settings(community: str, payload: QueueSettings, store: StoreDep):
+def put_queue_settings(community: str, payload: QueueSettings, store: StoreDep,
+                       principal: Admin):
     """Weights and thresholds of this community's queue; missing weights count as 0."""
+    check_scope(principal, community)
     config = QueueConfig(**payload.model_dump())
     store.set_queue_settings(community, config.to_dict(), _now())
     return QueueSettings(**config.to_dict())

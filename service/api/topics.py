@@ -8,7 +8,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.deps import PipelineDep, SettingsDep, StoreDep
+from service.api.deps import (
+    Admin,
+    PipelineDep,
+    Reader,
+    SettingsDep,
+    StoreDep,
+    check_scope,
+    visible_or_404,
+)
 from service.api.errors import InputError, check_cursor
 from service.api.schemas import MessageOut, MessagePage
 from service.jobs import JobBusy
@@ -95,24 +103,25 @@ class SearchResult(BaseModel):
 
 
 @router.get("/topics", response_model=TopicList)
-def list_topics(store: StoreDep, community: str,
+def list_topics(store: StoreDep, community: str, principal: Reader,
                 status: Literal["active", "merged", "gone", "all"] = "active"):
     """A community's topics, largest first, with their statistics and lineage."""
+    check_scope(principal, community)
     today = reference_day(store, community)
     rows = store.topics(community, None if status == "all" else status)
     return TopicList(items=[TopicOut(**topic_view(store, r, today)) for r in rows])
 
 
 @router.get("/topics/{topic_id}", response_model=TopicOut)
-def get_topic(topic_id: int, store: StoreDep):
-    row = _topic(store, topic_id)
+def get_topic(topic_id: int, store: StoreDep, principal: Reader):
+    row = _topic(store, topic_id, principal)
     return TopicOut(**topic_view(store, row, reference_day(store, row["community"]), detail=True))
 
 
 @router.get("/topics/{topic_id}/messages", response_model=MessagePage)
-def topic_messages(topic_id: int, store: StoreDep,
+def topic_messages(topic_id: int, store: StoreDep, principal: Reader,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None):
-    row = _topic(store, topic_id)
+    row = _topic(store, topic_id, principal)
     check_cursor(cursor)
     rows, nxt = store.list_messages(MessageFilter(community=row["community"], topic_id=topic_id),
                                     limit=limit, cursor=cursor)
@@ -120,8 +129,10 @@ def topic_messages(topic_id: int, store: StoreDep,
 
 
 @router.post("/topics/recluster", response_model=RunOut, status_code=202)
-def start_recluster(payload: ReclusterRequest, request: Request, store: StoreDep):
+def start_recluster(payload: ReclusterRequest, request: Request, store: StoreDep,
+                    principal: Admin):
     """Start a recluster of one community in the background; poll the run for its end."""
+    check_scope(principal, payload.community)
     until = payload.until or datetime.now(UTC)
     try:
         run_id = request.app.state.jobs.start_recluster(payload.community, until, payload.days)
@@ -131,17 +142,17 @@ def start_recluster(payload: ReclusterRequest, request: Request, store: StoreDep
 
 
 @router.get("/topics/runs/{run_id}", response_model=RunOut)
-def get_run(run_id: int, store: StoreDep):
-    run = store.get_run(run_id)
-    if run is None:
-        raise HTTPException(404, f"no recluster run with id {run_id}")
+def get_run(run_id: int, store: StoreDep, principal: Reader):
+    run = visible_or_404(principal, store.get_run(run_id), f"recluster run with id {run_id}")
     return RunOut(**run)
 
 
 @router.get("/search", response_model=SearchResult)
-def search(pipeline: PipelineDep, settings: SettingsDep, community: str, text: str | None = None,
-           message_id: int | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 10):
+def search(pipeline: PipelineDep, settings: SettingsDep, community: str, principal: Reader,
+           text: str | None = None, message_id: int | None = None,
+           limit: Annotated[int, Query(ge=1, le=100)] = 10):
     """Messages of a community most similar to a text or to a stored message."""
+    check_scope(principal, community)
     store = pipeline.store
     if (text is None) == (message_id is None):
         raise InputError([{"loc": ["query"], "msg": "give exactly one of 'text' or 'message_id'"}])
@@ -160,8 +171,5 @@ def search(pipeline: PipelineDep, settings: SettingsDep, community: str, text: s
                                for mid, s in found])
 
 
-def _topic(store, topic_id: int) -> dict:
-    row = store.topic(topic_id)
-    if row is None:
-        raise HTTPException(404, f"no topic with id {topic_id}")
-    return row
+def _topic(store, topic_id: int, principal) -> dict:
+    return visible_or_404(principal, store.topic(topic_id), f"topic with id {topic_id}")

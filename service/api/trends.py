@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from service.api.deps import StoreDep
+from service.api.deps import Operator, StoreDep, check_scope
 from service.api.errors import InputError
 from service.reports.render import to_html, to_markdown
 from service.reports.weekly import parse_week, weekly_report
@@ -20,7 +20,7 @@ MAX_DAYS = 366
 
 
 @router.get("/trends")
-def get_trends(store: StoreDep, community: str, channel: str | None = None,
+def get_trends(store: StoreDep, community: str, principal: Operator, channel: str | None = None,
                since: Annotated[datetime | None, Query(description="Default: 28 days before "
                                                        "`until`.")] = None,
                until: Annotated[datetime | None, Query(description="Default: now.")] = None,
@@ -29,6 +29,7 @@ def get_trends(store: StoreDep, community: str, channel: str | None = None,
     """Volume, members, sentiment index, intent mix, question response per day or week;
     top topics with week-over-week change; spiking/emerging and turned-negative topics
     (the rules are in the answer)."""
+    check_scope(principal, community)
     until = _utc(until) or datetime.now(UTC)
     since = _utc(since) or until - timedelta(days=28)
     if since >= until:
@@ -40,12 +41,13 @@ def get_trends(store: StoreDep, community: str, channel: str | None = None,
 
 
 @router.get("/reports/weekly", response_model=None)
-def get_weekly_report(store: StoreDep, community: str,
+def get_weekly_report(store: StoreDep, community: str, principal: Operator,
                       week: Annotated[str | None, Query(
                           description="ISO week like 2026-W47 (default: the last full week)",
                           pattern=r"^\d{4}-W\d{2}$")] = None,
                       format: Literal["json", "md", "html"] = "json"):
     """The weekly report of a community for any week."""
+    check_scope(principal, community)
     try:
         start = parse_week(week) if week else None
     except ValueError as exc:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from service.store import Store
 
+
 def trend_flags(per_day: dict[str, int], today: date) -> dict:
     """Last 7 days against the topic's weekly mean over the 4 weeks before (the same
     Poisson rule as the trends view: service/trends.py)."""

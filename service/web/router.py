@@ -1,21 +1,26 @@
 """Dashboard pages: queue (filter, sort, act, explanation), topics, trends, weekly report.
 
 Plain HTML forms post to these routes, which call the same functions as the JSON API and
-redirect back (POST → 303 → GET), so a page reload never repeats an action. The actor
-name is kept in a cookie until sign-in with API keys exists.
+redirect back (POST → 303 → GET), so a page reload never repeats an action. People sign
+in with their API key: a session cookie (HttpOnly, SameSite=Strict) and a CSRF token in
+every form; the key's name is recorded as the actor, its role and communities apply.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from service.api.deps import PipelineDep, StoreDep
+from service.api.deps import PipelineDep, StoreDep, allow
+from service.auth.keys import Principal, end_session, start_session
+from service.auth.middleware import SESSION_COOKIE
 from service.queue import actions
 from service.queue.priority import FACTORS
 from service.queue.refresh import refresh
@@ -35,24 +40,76 @@ KINDS = ("flagged", "recurring", "unanswered")
 SORTS = ("priority", "newest", "oldest")
 
 
+Moderator = Annotated[Principal, Depends(allow("moderator"))]
+Operator = Annotated[Principal, Depends(allow("operator"))]
+Reader = Annotated[Principal, Depends(allow("moderator", "operator"))]
+
+
 def _page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    context |= {"actor": request.cookies.get("pulse_actor", ""),
-                "flash": request.query_params.get("done"),
-                "error": context.get("error")}
+    principal = getattr(request.state, "principal", None)
+    context |= {"user": principal, "csrf": getattr(request.state, "csrf", None) or "",
+                "flash": request.query_params.get("done"), "error": context.get("error"),
+                "can": (lambda *roles: principal is not None
+                        and (principal.role == "admin" or principal.role in roles))}
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
+def _scope(principal: Principal, community: str) -> None:
+    if not principal.sees(community):
+        raise HTTPException(404, f"no community {community!r} for this key")
+
+
+def _check_csrf(request: Request, token: str) -> None:
+    """Forms posted with the session cookie must carry the session's token."""
+    expected = getattr(request.state, "csrf", None)
+    if expected is not None and not secrets.compare_digest(token, expected):
+        raise HTTPException(403, "the form's CSRF token does not match this session; reload "
+                            "the page and try again")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/dashboard"):
+    return _page(request, "login.html", next=_safe_next(next))
+
+
+@router.post("/login")
+def login(request: Request, store: StoreDep, key: str = Form(""), next: str = Form("/dashboard")):
+    started = start_session(store, key.strip())
+    if started is None:
+        return _page(request, "login.html", status_code=401, next=_safe_next(next),
+                     error="That key is not valid (or was revoked).")
+    session_id, _, _ = started
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, session_id, max_age=12 * 3600, httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, store: StoreDep, principal: Annotated[Principal, Depends(
+        allow("bot", "ingest", "moderator", "operator"))], csrf: str = Form("")):
+    _check_csrf(request, csrf)
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        end_session(store, session_id)
+    response = RedirectResponse("/dashboard/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
 @router.get("", response_class=HTMLResponse)
-def home(request: Request, store: StoreDep):
-    communities = store.communities()
+def home(request: Request, store: StoreDep, principal: Reader):
+    communities = [c for c in store.communities() if principal.sees(c)]
     if len(communities) == 1:
         return RedirectResponse(f"/dashboard/{communities[0]}/queue", status_code=303)
     return _page(request, "home.html", communities=communities)
 
 
 @router.get("/{community}/queue", response_class=HTMLResponse)
-def queue_page(request: Request, community: str, store: StoreDep, status: str = "active",
-               kind: str = "", assignee: str = "", sort: str = "priority", page: int = 1):
+def queue_page(request: Request, community: str, store: StoreDep, principal: Moderator,
+               status: str = "active", kind: str = "", assignee: str = "",
+               sort: str = "priority", page: int = 1):
+    _scope(principal, community)
     counts = refresh(store, community, datetime.now(UTC))
     statuses = ["open", "acknowledged"] if status == "active" else (
         [status] if status in STATUSES else list(STATUSES))
@@ -70,11 +127,10 @@ def queue_page(request: Request, community: str, store: StoreDep, status: str = 
 
 @router.get("/{community}/queue/{item_id}", response_class=HTMLResponse)
 def item_page(request: Request, community: str, item_id: int, pipeline: PipelineDep,
-              error: str | None = None, status_code: int = 200):
+              principal: Moderator, error: str | None = None, status_code: int = 200):
+    _scope(principal, community)
     store = pipeline.store
-    item = store.queue_item(item_id)
-    if item is None or item["community"] != community:
-        raise HTTPException(404, f"no queue item {item_id} in {community}")
+    item = _item(store, community, item_id)
     context = {"community": community, "item": item, "factor_help": FACTORS,
                "history": store.queue_actions(item_id=item_id), "error": error,
                "labels": actions.Labels.of(pipeline.classifier),
@@ -92,53 +148,58 @@ def item_page(request: Request, community: str, item_id: int, pipeline: Pipeline
 
 @router.post("/{community}/queue/{item_id}/act")
 def act(request: Request, community: str, item_id: int, pipeline: PipelineDep,
-        actor: str = Form(""), action: str = Form(...), assignee: str = Form(""),
+        principal: Moderator, action: str = Form(...), assignee: str = Form(""),
         note: str = Form(""), member_action: str = Form(""), field: str = Form(""),
-        value: str = Form("")):
-    actor = actor.strip()
-    if not actor:
-        return item_page(request, community, item_id, pipeline, status_code=422,
-                         error="Enter your name (who acts) before acting.")
+        value: str = Form(""), csrf: str = Form("")):
+    _check_csrf(request, csrf)
+    _scope(principal, community)
+    _item(pipeline.store, community, item_id)
     label = [v for v in value.split(",") if v] if field == "flags" else (value or None)
     try:
-        actions.act(pipeline.store, item_id, actor, action, _now(), assignee=assignee or None,
+        actions.act(pipeline.store, item_id, principal.name, action, _now(),
+                    assignee=assignee or None,
                     note=note or None, member_action=member_action or None,
                     field=field or None, value=label,
                     labels=actions.Labels.of(pipeline.classifier))
     except actions.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except (actions.ActionRefused, Conflict) as exc:
-        return item_page(request, community, item_id, pipeline, error=str(exc), status_code=409)
+        return item_page(request, community, item_id, pipeline, principal, error=str(exc),
+                         status_code=409)
     except ValueError as exc:
-        return item_page(request, community, item_id, pipeline, error=str(exc), status_code=422)
-    return _back(f"/dashboard/{community}/queue/{item_id}", action, actor)
+        return item_page(request, community, item_id, pipeline, principal, error=str(exc),
+                         status_code=422)
+    return _back(f"/dashboard/{community}/queue/{item_id}", action)
 
 
 @router.post("/{community}/actions/{action_id}/undo")
 def undo(request: Request, community: str, action_id: int, pipeline: PipelineDep,
-         actor: str = Form(""), item_id: int = Form(...)):
-    actor = actor.strip()
-    if not actor:
-        return item_page(request, community, item_id, pipeline, status_code=422,
-                         error="Enter your name (who acts) before undoing.")
+         principal: Moderator, item_id: int = Form(...), csrf: str = Form("")):
+    _check_csrf(request, csrf)
+    target = pipeline.store.queue_action(action_id)
+    if target is None or target["community"] != community or target["item_id"] != item_id:
+        raise HTTPException(404, f"no action {action_id} on item {item_id}")
+    _scope(principal, community)
     try:
-        actions.undo(pipeline.store, action_id, actor, _now())
-    except actions.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+        actions.undo(pipeline.store, action_id, principal.name, _now())
     except actions.ActionRefused as exc:
-        return item_page(request, community, item_id, pipeline, error=str(exc), status_code=409)
-    return _back(f"/dashboard/{community}/queue/{item_id}", "undo", actor)
+        return item_page(request, community, item_id, pipeline, principal, error=str(exc),
+                         status_code=409)
+    return _back(f"/dashboard/{community}/queue/{item_id}", "undo")
 
 
 @router.get("/{community}/topics", response_class=HTMLResponse)
-def topics_page(request: Request, community: str, store: StoreDep):
+def topics_page(request: Request, community: str, store: StoreDep, principal: Reader):
+    _scope(principal, community)
     today = reference_day(store, community)
     topics = [topic_view(store, row, today) for row in store.topics(community)]
     return _page(request, "topics.html", community=community, topics=topics)
 
 
 @router.get("/{community}/topics/{topic_id}", response_class=HTMLResponse)
-def topic_page(request: Request, community: str, topic_id: int, store: StoreDep):
+def topic_page(request: Request, community: str, topic_id: int, store: StoreDep,
+               principal: Reader):
+    _scope(principal, community)
     row = store.topic(topic_id)
     if row is None or row["community"] != community:
         raise HTTPException(404, f"no topic {topic_id} in {community}")
@@ -150,8 +211,9 @@ def topic_page(request: Request, community: str, topic_id: int, store: StoreDep)
 
 
 @router.get("/{community}/trends", response_class=HTMLResponse)
-def trends_page(request: Request, community: str, store: StoreDep, days: int = 28,
-                channel: str = "", bucket: str = "day"):
+def trends_page(request: Request, community: str, store: StoreDep, principal: Operator,
+                days: int = 28, channel: str = "", bucket: str = "day"):
+    _scope(principal, community)
     days = min(max(days, 7), 366)
     until = datetime.now(UTC)
     t = trends(store, community, until - timedelta(days=days), until, channel or None,
@@ -166,7 +228,9 @@ def trends_page(request: Request, community: str, store: StoreDep, days: int = 2
 
 
 @router.get("/{community}/report", response_class=HTMLResponse)
-def report_page(request: Request, community: str, store: StoreDep, week: str = ""):
+def report_page(request: Request, community: str, store: StoreDep, principal: Operator,
+                week: str = ""):
+    _scope(principal, community)
     error = None
     try:
         monday = parse_week(week) if week else None
@@ -177,12 +241,21 @@ def report_page(request: Request, community: str, store: StoreDep, week: str = "
                  community=community, report=report, body=report_body(report))
 
 
+def _item(store, community: str, item_id: int) -> dict:
+    item = store.queue_item(item_id)
+    if item is None or item["community"] != community:
+        raise HTTPException(404, f"no queue item {item_id} in {community}")
+    return item
+
+
 def _now() -> str:
     return format_ts(datetime.now(UTC))
 
 
-def _back(url: str, action: str, actor: str) -> RedirectResponse:
-    response = RedirectResponse(f"{url}?{urlencode({'done': action})}", status_code=303)
-    response.set_cookie("pulse_actor", actor, max_age=30 * 86400, samesite="strict",
-                        httponly=True)
-    return response
+def _back(url: str, action: str) -> RedirectResponse:
+    return RedirectResponse(f"{url}?{urlencode({'done': action})}", status_code=303)
+
+
+def _safe_next(target: str) -> str:
+    """Only paths of this dashboard (no open redirect to another site)."""
+    return target if target.startswith("/dashboard") and "//" not in target else "/dashboard"

@@ -6,13 +6,6 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!window.confirm(button.dataset.confirm)) event.preventDefault();
     });
   });
-  // One "your name" field feeds every form on the page.
-  const actor = document.getElementById("actor");
-  if (actor) {
-    const copy = () => document.querySelectorAll("input.actor-copy").forEach((i) => { i.value = actor.value; });
-    actor.addEventListener("input", copy);
-    copy();
-  }
   // Relabel: show only the values of the chosen field.
   const field = document.getElementById("relabel-field");
   const value = document.getElementById("relabel-value");

@@ -34,7 +34,7 @@ def test_classify_bad_inputs(client):
         assert needle in r.json()["message"], (payload, r.json()["message"])
 
 
-def test_an_internal_failure_is_a_json_500_not_a_crash(settings, store):
+def test_an_internal_failure_is_a_json_500_not_a_crash(settings, store, make_key):
     from fastapi.testclient import TestClient
 
     from service.app import create_app
@@ -48,6 +48,7 @@ def test_an_internal_failure_is_a_json_500_not_a_crash(settings, store):
 
     classifier.embedder.embed = broken
     app = create_app(settings, pipeline=Pipeline(classifier, store))
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, raise_server_exceptions=False,
+                    headers={"X-API-Key": make_key("bot")}) as client:
         r = client.post("/v1/classify", json={"text": "hello"})
     assert r.status_code == 500 and r.json()["error"] == "internal_error"

@@ -113,9 +113,11 @@ def test_bad_uploads_get_4xx_with_a_reason(client, store, settings):
     assert client.get("/v1/imports/12345").status_code == 404
 
 
-def test_upload_over_the_import_limit_is_refused_and_not_kept(settings, pipeline, store):
+def test_upload_over_the_import_limit_is_refused_and_not_kept(settings, pipeline, store,
+                                                              make_key):
     small = settings.model_copy(update={"max_import_bytes": 4096})
-    with TestClient(create_app(small, pipeline=pipeline)) as client:
+    with TestClient(create_app(small, pipeline=pipeline),
+                    headers={"X-API-Key": make_key("ingest")}) as client:
         r = upload(client, DISCOURSE, community="acme-forum")
     assert r.status_code == 413 and "PULSE_MAX_IMPORT_BYTES" in r.json()["message"]
     assert uploads_left(settings) == [] and store.count_messages() == 0

@@ -32,17 +32,18 @@ def test_act_undo_and_history_through_the_api(client, store):
     seed(store)
     item = client.get("/v1/queue", params={"community": "acme"}).json()["items"][0]
     url = f"/v1/queue/{item['id']}/actions"
-    ack = client.post(url, json={"actor": "ann", "action": "acknowledge"})
+    ack = client.post(url, json={"action": "acknowledge"})
     assert ack.status_code == 201 and ack.json()["changes"] == {"status": ["open", "acknowledged"]}
-    bad = client.post(url, json={"actor": "ann", "action": "reopen"})
+    assert ack.json()["actor"] == "tester"  # the API key's name
+    bad = client.post(url, json={"action": "reopen"})
     assert bad.status_code == 409 and "cannot reopen" in bad.json()["message"]
-    relabel = client.post(url, json={"actor": "ann", "action": "relabel", "field": "flags",
+    relabel = client.post(url, json={"action": "relabel", "field": "flags",
                                      "value": []})
     assert relabel.status_code == 201
     detail = client.get(f"/v1/queue/{item['id']}").json()
     assert detail["labels"]["flags"] == [] and detail["message"]["flags"] == ["spam"]
     assert [a["action"] for a in detail["actions"]] == ["acknowledge", "relabel"]
-    undo = client.post(f"/v1/queue/actions/{relabel.json()['id']}/undo", json={"actor": "bob"})
+    undo = client.post(f"/v1/queue/actions/{relabel.json()['id']}/undo", json={})
     assert undo.status_code == 201
     assert client.get(f"/v1/queue/{item['id']}").json()["labels"]["flags"] == ["spam"]
     assert client.get("/v1/feedback", params={"community": "acme"}).json()["items"] == []
@@ -55,23 +56,22 @@ def test_bad_actions_are_clear_4xx(client, store):
     item = client.get("/v1/queue", params={"community": "acme"}).json()["items"][0]
     url = f"/v1/queue/{item['id']}/actions"
     cases = [
-        ({"action": "acknowledge"}, 422, "actor"),
-        ({"actor": "ann", "action": "explode"}, 422, "action"),
-        ({"actor": "ann", "action": "relabel", "field": "intent", "value": "nope"}, 422,
+        ({"actor": "ann", "action": "acknowledge"}, 422, "actor"),  # who acts is the key
+        ({"action": "explode"}, 422, "action"),
+        ({"action": "relabel", "field": "intent", "value": "nope"}, 422,
          "intent must be one of"),
-        ({"actor": "ann", "action": "note"}, 422, "a note needs text"),
-        ({"actor": "ann", "action": "acknowledge", "extra": 1}, 422, "extra"),
+        ({"action": "note"}, 422, "a note needs text"),
+        ({"action": "acknowledge", "extra": 1}, 422, "extra"),
     ]
     for body, status, words in cases:
         r = client.post(url, json=body)
         assert r.status_code == status, body
         assert words in r.text, (body, r.text)
-    assert client.post("/v1/queue/999/actions", json={"actor": "a", "action": "note",
-                                                      "note": "x"}).status_code == 404
-    assert client.post("/v1/queue/actions/999/undo", json={"actor": "a"}).status_code == 404
+    assert client.post("/v1/queue/999/actions", json={"action": "note", "note": "x"}).status_code == 404
+    assert client.post("/v1/queue/actions/999/undo", json={}).status_code == 404
     assert client.get("/v1/queue/999").status_code == 404
-    assert client.post("/v1/messages/999/relabel", json={"actor": "a", "field": "sentiment",
-                                                         "value": "negative"}).status_code == 404
+    assert client.post("/v1/messages/999/relabel",
+                       json={"field": "sentiment", "value": "negative"}).status_code == 404
 
 
 def test_weights_are_per_community_and_validated(client, store):

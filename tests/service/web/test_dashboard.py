@@ -47,22 +47,20 @@ def test_triage_through_forms_with_explanation_and_undo(client, seeded):
     url = f"/dashboard/acme/queue/{item['id']}"
     page = client.get(url).text
     assert "Why this priority" in page and "severity" in page and "Agree with flag" in page
-    nameless = client.post(f"{url}/act", data={"action": "acknowledge"})
-    assert nameless.status_code == 422 and "Enter your name" in nameless.text
-    done = client.post(f"{url}/act", data={"actor": "ann", "action": "acknowledge"})
+    done = client.post(f"{url}/act", data={"action": "acknowledge"})
     assert done.status_code == 200 and "Done: acknowledge" in done.text
     assert 'id="item-status">acknowledged<' in done.text
-    assert client.cookies.get("pulse_actor") == "ann"
-    again = client.post(f"{url}/act", data={"actor": "ann", "action": "acknowledge"})
+    assert seeded.queue_actions(item_id=item["id"])[0]["actor"] == "tester"  # the key's name
+    again = client.post(f"{url}/act", data={"action": "acknowledge"})
     assert again.status_code == 409 and "cannot acknowledge" in again.text
-    client.post(f"{url}/act", data={"actor": "ann", "action": "relabel", "field": "flags",
+    client.post(f"{url}/act", data={"action": "relabel", "field": "flags",
                                     "value": ""})
     assert 'id="current-flags">none<' in client.get(url).text
     (relabel,) = [a for a in seeded.queue_actions(item_id=item["id"]) if a["action"] == "relabel"]
     undone = client.post(f"/dashboard/acme/actions/{relabel['id']}/undo",
-                         data={"actor": "bob", "item_id": item["id"]})
+                         data={"item_id": item["id"]})
     assert 'id="current-flags">spam<' in undone.text and "undone by" in undone.text
-    bad = client.post(f"{url}/act", data={"actor": "ann", "action": "relabel",
+    bad = client.post(f"{url}/act", data={"action": "relabel",
                                           "field": "intent", "value": "nonsense"})
     assert bad.status_code == 422 and "intent must be one of" in bad.text
 
@@ -82,3 +80,43 @@ def test_topics_trends_and_report_pages(client, seeded):
     assert client.get("/dashboard/acme/topics/9999").status_code == 404
     assert client.get("/dashboard/acme/queue/9999").status_code == 404
     assert client.get("/static/dashboard.js").status_code == 200
+
+
+def test_sign_in_session_and_csrf(settings, pipeline, seeded, make_key):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    key = make_key("moderator", "acme", name="mia")
+    with TestClient(create_app(settings, pipeline=pipeline)) as browser:
+        first = browser.get("/dashboard/acme/queue", follow_redirects=False)
+        assert first.status_code == 303
+        assert first.headers["location"] == "/dashboard/login?next=/dashboard/acme/queue"
+        bad = browser.post("/dashboard/login", data={"key": "pk_nope_nope"})
+        assert bad.status_code == 401 and "not valid" in bad.text
+        signed = browser.post("/dashboard/login",
+                              data={"key": key, "next": "/dashboard/acme/queue"})
+        assert signed.url.path == "/dashboard/acme/queue" and "mia (moderator)" in signed.text
+        cookie = signed.history[0].headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        item = seeded.queue_items("acme", ["open"])[0][0]
+        url = f"/dashboard/acme/queue/{item['id']}"
+        page = browser.get(url).text
+        csrf = page.split('name="csrf" value="')[1].split('"')[0]
+        forged = browser.post(f"{url}/act", data={"action": "acknowledge", "csrf": "x"})
+        assert forged.status_code == 403 and "CSRF" in forged.text
+        assert browser.post(f"{url}/act", data={"action": "acknowledge"}).status_code == 403
+        ok = browser.post(f"{url}/act", data={"action": "acknowledge", "csrf": csrf})
+        assert ok.status_code == 200 and seeded.queue_item(item["id"])["status"] == "acknowledged"
+        assert seeded.queue_actions(item_id=item["id"])[-1]["actor"] == "mia"
+        # the cookie reads the JSON API but never writes through it
+        assert browser.get("/v1/queue", params={"community": "acme"}).status_code == 200
+        assert browser.post(f"/v1/queue/{item['id']}/actions",
+                            json={"action": "resolve"}).status_code == 403
+        # role and community scope
+        assert browser.get("/dashboard/acme/trends").status_code == 403  # operators only
+        assert browser.get("/dashboard/other/queue").status_code == 404
+        assert browser.get("/dashboard/login?next=https://evil.example").text.count(
+            'value="/dashboard"') == 1
+        browser.post("/dashboard/logout", data={"csrf": csrf})
+        assert browser.get("/dashboard/acme/queue", follow_redirects=False).status_code == 303
