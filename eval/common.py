@@ -42,3 +42,23 @@ def table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+COVERAGE_THRESHOLDS = (0.0, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+
+def coverage_curve(top, correct, thresholds=COVERAGE_THRESHOLDS, stored: float | None = None) -> dict:
+    """Share answered (top probability >= t, the service's "uncertain" rule) and the
+    accuracy on those, per threshold: what a stricter or looser cut would buy. The stored
+    threshold is added to the grid so the report can mark where the service stands."""
+    import numpy as np
+
+    top, correct = np.asarray(top, dtype=float), np.asarray(correct, dtype=bool)
+    grid = {round(float(t), 4) for t in thresholds}
+    grid = sorted(grid | ({round(stored, 4)} if stored is not None else set()))
+    coverage, accuracy = [], []
+    for t in grid:
+        kept = top >= t
+        coverage.append(round(float(kept.mean()), 4) if len(top) else 0.0)
+        accuracy.append(round(float(correct[kept].mean()), 4) if kept.any() else None)
+    return {"thresholds": grid, "coverage": coverage, "accuracy": accuracy, "stored": stored}

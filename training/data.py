@@ -77,6 +77,13 @@ PACKAGES = {
         "25951e71b993be1c784cced4de638c2add19868d2b8faa272d63ce8fe8425bb7",
         binary=False,
     ),
+    # Read for its sentiment head JSON only (a baseline in eval/baselines.py), not installed.
+    "sentimentai": Package(
+        "sentimentai-py==2.0.0",
+        "sentimentai_py-2.0.0-py3-none-any.whl",
+        "44ed29abb20e32a2bb49151a50f84562f04ff7b93ef266603664de4ec6c6da7c",
+        binary=True,
+    ),
 }
 
 
