@@ -70,10 +70,20 @@ def _free_port() -> int:
 
 
 class Server:
+    """`pulse serve` in a subprocess with an admin key made for it (``headers``).
+
+    Per-key rate limits are lifted unless given: the benchmarks measure capacity.
+    """
+
     def __init__(self, db: Path, *args: str, **settings: str) -> None:
         self.port = _free_port()
+        settings = {"rate_limit_rps": "1000000", "rate_limit_burst": "1000000"} | settings
         env = os.environ | {"PULSE_DB_PATH": str(db), "PULSE_PORT": str(self.port)} | {
             f"PULSE_{k.upper()}": v for k, v in settings.items()}
+        made = subprocess.run([sys.executable, "-m", "service.cli", "keys", "create", "--name",
+                               "bench", "--role", "admin", "--community", "*"], env=env,
+                              capture_output=True, text=True, check=True)
+        self.headers = {"Authorization": f"Bearer {made.stdout.strip()}"}
         self.proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", *args], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.base = f"http://127.0.0.1:{self.port}"
@@ -104,43 +114,46 @@ class Server:
         self.proc.terminate()
         self.proc.wait(timeout=20)
 
+    def client(self, timeout: float = 30) -> httpx.Client:
+        return httpx.Client(base_url=self.base, headers=self.headers, timeout=timeout)
 
-def ingest_rate(base: str, texts: list[str]) -> float:
+
+def ingest_rate(server: Server, texts: list[str]) -> float:
     batches = [[{"community": "bench", "channel": "c", "author_id": f"a{j % 50}",
                  "external_id": f"{i}-{j}", "text": t, "ts": "2026-11-20T00:00:00Z"}
                 for j, t in enumerate(texts[i : i + 100], start=i)]
                for i in range(0, len(texts), 100)]
-    with httpx.Client(timeout=120) as client:
+    with server.client(timeout=120) as client:
         start = time.perf_counter()
         for batch in batches:
-            r = client.post(f"{base}/v1/messages", json={"messages": batch})
+            r = client.post("/v1/messages", json={"messages": batch})
             if r.status_code != 200:
                 raise RuntimeError(f"ingest failed: {r.status_code} {r.text[:500]}")
         return len(texts) / (time.perf_counter() - start)
 
 
-def classify_latency(base: str, texts: list[str], n: int) -> dict:
+def classify_latency(server: Server, texts: list[str], n: int) -> dict:
     lat = []
-    with httpx.Client(timeout=30) as client:
+    with server.client() as client:
         for t in texts[:20]:
-            client.post(f"{base}/v1/classify", json={"text": t})
+            client.post("/v1/classify", json={"text": t})
         for t in texts[:n]:
             start = time.perf_counter()
-            client.post(f"{base}/v1/classify", json={"text": t}).raise_for_status()
+            client.post("/v1/classify", json={"text": t}).raise_for_status()
             lat.append(time.perf_counter() - start)
     return {"p50_ms": round(float(np.percentile(lat, 50)) * 1000, 2),
             "p99_ms": round(float(np.percentile(lat, 99)) * 1000, 2), "n": len(lat)}
 
 
-def classify_throughput(base: str, texts: list[str], clients: int, seconds: float) -> dict:
+def classify_throughput(server: Server, texts: list[str], clients: int, seconds: float) -> dict:
     done, errors = [0] * clients, [0] * clients
     stop = time.monotonic() + seconds
 
     def worker(k: int) -> None:
-        with httpx.Client(timeout=30) as client:
+        with server.client() as client:
             i = k
             while time.monotonic() < stop:
-                r = client.post(f"{base}/v1/classify", json={"text": texts[i % len(texts)]})
+                r = client.post("/v1/classify", json={"text": texts[i % len(texts)]})
                 done[k] += r.status_code == 200
                 errors[k] += r.status_code != 200
                 i += clients
@@ -207,28 +220,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp) / "bench.db", classify_batching="false")
         try:  # baseline: no micro-batching
-            plain_latency = classify_latency(server.base, texts, args.requests)
-            plain = classify_throughput(server.base, texts, 16, args.seconds)
+            plain_latency = classify_latency(server, texts, args.requests)
+            plain = classify_throughput(server, texts, 16, args.seconds)
         finally:
             server.stop()
         server = Server(Path(tmp) / "bench.db", embed_threads="2")
         try:  # two BLAS threads instead of one, everything else default
-            two_latency = classify_latency(server.base, texts, args.requests)
-            two = classify_throughput(server.base, texts, 16, args.seconds)
+            two_latency = classify_latency(server, texts, args.requests)
+            two = classify_throughput(server, texts, 16, args.seconds)
         finally:
             server.stop()
         server = Server(Path(tmp) / "bench.db", "--workers", "2")
         try:  # two worker processes, one thread each
-            procs_latency = classify_latency(server.base, texts, args.requests)
-            procs = classify_throughput(server.base, texts, 16, args.seconds)
+            procs_latency = classify_latency(server, texts, args.requests)
+            procs = classify_throughput(server, texts, 16, args.seconds)
             procs_rss = server.rss_mb()
         finally:
             server.stop()
         server = Server(Path(tmp) / "bench.db")
         try:  # the default configuration
-            ingest = ingest_rate(server.base, texts[: args.messages])
-            latency = classify_latency(server.base, texts, args.requests)
-            throughput = classify_throughput(server.base, texts, 16, args.seconds)
+            ingest = ingest_rate(server, texts[: args.messages])
+            latency = classify_latency(server, texts, args.requests)
+            throughput = classify_throughput(server, texts, 16, args.seconds)
             rss = server.rss_mb()
         finally:
             server.stop()

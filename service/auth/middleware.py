@@ -49,7 +49,9 @@ class AuthMiddleware:
                                        "session cookie only works on dashboard forms")
         if principal is None:
             if scope["method"] in SAFE and (path == "/" or path.startswith("/dashboard")):
-                target = "/dashboard/login?next=" + quote(path, safe="/")
+                query = scope.get("query_string", b"").decode("latin-1")
+                target = "/dashboard/login?next=" + quote(path + (f"?{query}" if query else ""),
+                                                          safe="/")
                 return await RedirectResponse(target, status_code=303)(scope, receive, send)
             return await _deny(scope, receive, send, 401, "unauthorized",
                                "a valid API key is required: send 'Authorization: Bearer "

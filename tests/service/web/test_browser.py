@@ -28,15 +28,27 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory):
+def service(tmp_path_factory):
+    """The service after `pulse prepare` (demo loaded, first admin key written) and a
+    moderator key for the demo community made with `pulse keys create`."""
     db = tmp_path_factory.mktemp("browser") / "pulse.db"
     env = os.environ | {"PULSE_DB_PATH": str(db), "PULSE_DEMO": "true"}
     done = subprocess.run([sys.executable, "-m", "service.cli", "prepare"], env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
+    moderator = subprocess.run(
+        [sys.executable, "-m", "service.cli", "keys", "create", "--name", "e2e-mod", "--role",
+         "moderator", "--community", "demo"], env=env, capture_output=True, text=True, check=True)
     server = Server(db)
-    yield server.base
+    server.keys = {"admin": (db.parent / "admin.key").read_text().strip(),
+                   "moderator": moderator.stdout.strip()}
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def base(service):
+    return service.base
 
 
 @pytest.fixture(scope="module")
@@ -60,20 +72,30 @@ def page(browser):
     context.close()
 
 
+def sign_in(page, base: str, key: str, path: str) -> None:
+    page.goto(base + path)
+    assert "/dashboard/login" in page.url  # nothing is shown before signing in
+    page.fill("#key", key)
+    page.click("form.login button")
+    assert page.url.endswith(path), page.url
+
+
 def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def test_triage_an_item_end_to_end(base, page):
+def test_triage_an_item_end_to_end(service, base, page):
+    sign_in(page, base, service.keys["moderator"], "/dashboard/demo/queue")
     page.goto(base + "/")
     assert page.url.endswith("/dashboard/demo/queue")  # the only community opens directly
+    assert "e2e-mod (moderator)" in page.inner_text("header")
     rows = page.locator("table.queue tbody tr[data-item]")
     assert rows.count() >= 10
     priorities = [float(t) for t in page.locator("table.queue .prio").all_inner_texts()]
     assert priorities == sorted(priorities, reverse=True)
     for kind in ("flagged", "recurring", "unanswered"):
-        assert httpx.get(f"{base}/v1/queue", params={"community": "demo", "kind": kind}
-                         ).json()["total"] >= 1, kind
+        assert httpx.get(f"{base}/v1/queue", params={"community": "demo", "kind": kind},
+                         headers=service.headers).json()["total"] >= 1, kind
     shot(page, "01-queue")
 
     page.select_option("select[name=kind]", "recurring")
@@ -87,7 +109,6 @@ def test_triage_an_item_end_to_end(base, page):
     assert "Why this priority" in page.inner_text("section.explanation")
     assert page.locator("section.explanation tbody tr").count() == 7  # every factor shown
 
-    page.fill("#actor", "e2e-mod")
     page.click("button[value=acknowledge]")
     assert page.inner_text("#item-status") == "acknowledged"
     assert "Done: acknowledge" in page.inner_text("p.flash")
@@ -104,28 +125,31 @@ def test_triage_an_item_end_to_end(base, page):
     assert page.inner_text("#item-status") == "acknowledged"
     shot(page, "03-item-undone")
 
-    trail = httpx.get(f"{base}/v1/queue/{item_id}").json()["actions"]
+    trail = httpx.get(f"{base}/v1/queue/{item_id}", headers=service.headers).json()["actions"]
     assert [(a["actor"], a["action"]) for a in trail] == [
         ("e2e-mod", "acknowledge"), ("e2e-mod", "note"), ("e2e-mod", "assign"),
         ("e2e-mod", "resolve"), ("e2e-mod", "undo")]
     assert trail[3]["undone_by"] == trail[4]["id"]
 
 
-def test_relabel_a_flagged_message(base, page):
-    page.goto(base + "/dashboard/demo/queue?kind=flagged")
+def test_relabel_a_flagged_message(service, base, page):
+    sign_in(page, base, service.keys["moderator"], "/dashboard/demo/queue?kind=flagged")
     page.locator("table.queue tbody tr[data-item] a").first.click()
-    page.fill("#actor", "e2e-mod")
     page.select_option("#relabel-field", "intent")
     page.select_option("#relabel-value", "chitchat")
     page.click("button:text-is('Relabel')")
     assert re.search(r"relabel\s+intent: \w+ → chitchat", page.inner_text("section.history"))
-    feedback = httpx.get(f"{base}/v1/feedback", params={"community": "demo"}).json()["items"]
+    feedback = httpx.get(f"{base}/v1/feedback", params={"community": "demo"},
+                         headers=service.headers).json()["items"]
     assert [(f["field"], f["value"], f["actor"]) for f in feedback] == [
         ("intent", "chitchat", "e2e-mod")]
 
 
-def test_report_trends_and_topics(base, page):
-    page.goto(base + "/dashboard/demo/queue")
+def test_report_trends_and_topics(service, base, page):
+    sign_in(page, base, service.keys["moderator"], "/dashboard/demo/queue")
+    assert page.locator("nav >> text=Weekly report").count() == 0  # operators' pages
+    page.click("#logout")
+    sign_in(page, base, service.keys["admin"], "/dashboard/demo/queue")  # from pulse prepare
     page.click("nav >> text=Weekly report")
     assert re.match(r"Weekly report — demo, \d{4}-W\d{2}", page.inner_text("section.report h1"))
     assert page.locator("section.report svg").count() == 3
