@@ -16,6 +16,7 @@ from service import __version__
 from service.api import classify, health, imports, messages, queue, topics, trends
 from service.api.deps import AnyRole
 from service.api.errors import error_body, install
+from service.api.limits import Gate
 from service.auth.middleware import AuthMiddleware, RateLimit
 from service.jobs import Jobs
 from service.observability import Metrics, RequestObserver
@@ -31,7 +32,8 @@ def build_pipeline(settings: Settings) -> Pipeline:
 
     return Pipeline(load_classifier(settings), Store(settings.db_path),
                     batching=settings.classify_batching, max_batch=settings.embed_batch,
-                    max_wait_ms=settings.classify_batch_wait_ms)
+                    max_wait_ms=settings.classify_batch_wait_ms,
+                    timeout_s=settings.stage_timeout_s)
 
 
 def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
@@ -57,6 +59,8 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.gates = {"ingest": Gate("ingest", settings.max_inflight_ingest),
+                       "classify": Gate("classify", settings.max_inflight_classify)}
     app.state.metrics = metrics
     install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,

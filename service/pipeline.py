@@ -25,8 +25,9 @@ class ItemResult:
 class Pipeline:
     def __init__(self, classifier: Classifier, store: Store,
                  assigner: TopicAssigner | None = None, batching: bool = False,
-                 max_batch: int = 64, max_wait_ms: float = 0.0):
+                 max_batch: int = 64, max_wait_ms: float = 0.0, timeout_s: float = 30.0):
         self.classifier = classifier
+        self.timeout_s = timeout_s  # longest wait for a batched model call (TimeoutError)
         self.store = store
         self.assigner = assigner or TopicAssigner(store)
         # With batching, concurrent requests share model calls: classify batches embed +
@@ -48,13 +49,13 @@ class Pipeline:
     def embed(self, texts: list[str]):
         if not texts or self._embed is None:
             return self.classifier.embed(texts)
-        return self._embed(texts)
+        return self._embed(texts, timeout=self.timeout_s)
 
     def classify(self, texts: list[str]) -> list[Prediction]:
         """Stateless: embed once, then every head."""
         if not texts or self._classify is None:
             return self.classifier.classify(texts)
-        return list(self._classify(texts))
+        return list(self._classify(texts, timeout=self.timeout_s))
 
     def ingest(
         self, messages: list[MessageIn], checkpoint: Checkpoint | None = None

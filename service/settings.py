@@ -60,6 +60,18 @@ class Settings(BaseSettings):
         True, description="Load the demo community on `pulse prepare` when it is empty "
         "(PULSE_DEMO=false to skip).",
     )
+    max_inflight_ingest: int = Field(
+        16, ge=1, description="Ingest requests in progress at once; more are answered 503 with "
+        "Retry-After (a bounded queue)."
+    )
+    max_inflight_classify: int = Field(
+        64, ge=1, description="Classify requests in progress at once; more are answered 503 "
+        "with Retry-After."
+    )
+    stage_timeout_s: float = Field(
+        30.0, gt=0, description="Longest wait for a model call; beyond it the request is a 503 "
+        "and nothing is stored."
+    )
     rate_limit_rps: float = Field(
         50.0, gt=0, description="Requests per second allowed per API key (429 with Retry-After "
         "beyond it)."

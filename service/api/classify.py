@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from service.api.deps import AnyRole, PipelineDep, SettingsDep
 from service.api.errors import InputError, check_limits
+from service.api.limits import gated
 from service.api.schemas import ClassifyRequest, ClassifyResponse, ClassifyResult, Flag, Label
 from service.schemas import check_text
 
 router = APIRouter(prefix="/v1", tags=["classify"])
 
 
-@router.post("/classify", response_model=ClassifyResponse)
+@router.post("/classify", response_model=ClassifyResponse,
+             dependencies=[Depends(gated("classify"))])
 def classify(payload: ClassifyRequest, pipeline: PipelineDep, settings: SettingsDep,
              principal: AnyRole):
     """Sentiment, intent, moderation flags and language of one text or a batch."""

@@ -96,6 +96,14 @@ def install(app: FastAPI) -> None:
                    "stored is recognised by its (community, external_id)"}]
         return JSONResponse(error_body("internal_error", detail), status_code=500)
 
+    @app.exception_handler(TimeoutError)
+    async def _timeout(request: Request, exc: TimeoutError) -> JSONResponse:
+        # A model call waited past PULSE_STAGE_TIMEOUT_S: nothing was stored; retry later.
+        detail = [{"loc": [], "msg": "the models are too busy to answer in time; nothing was "
+                   "stored, retry after the delay"}]
+        return JSONResponse(error_body("timeout", detail), status_code=503,
+                            headers={"Retry-After": "2"})
+
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError) -> JSONResponse:
         # Nothing was written (the transaction rolled back); the client may retry.

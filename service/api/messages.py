@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from service.api.deps import Ingester, PipelineDep, Reader, SettingsDep, StoreDep, check_scope, visible_or_404
 from service.api.errors import check_cursor, check_limits
+from service.api.limits import gated
 from service.api.schemas import IngestRequest, IngestResponse, ItemOut, MessageOut, MessagePage
 from service.store import MessageFilter, format_ts
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
 
-@router.post("", response_model=IngestResponse)
+@router.post("", response_model=IngestResponse, dependencies=[Depends(gated("ingest"))])
 def ingest(payload: IngestRequest, pipeline: PipelineDep, settings: SettingsDep,
            request: Request, principal: Ingester):
     """Embed, classify and store messages; a (community, external_id) is stored once.
