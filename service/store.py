@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from service.sql.alerts import AlertSQL
 from service.sql.auth import AuthSQL
 from service.sql.queue import QueueSQL
 from service.sql.trends import TrendSQL
@@ -182,6 +183,45 @@ MIGRATIONS = [
         expires_at TEXT NOT NULL
     );
     """,
+    # 5: alert subscriptions (the HMAC secret in clear: signing needs it) and the delivery
+    # log, one row per (subscription, event id): an event alerts a subscription once.
+    """
+    CREATE TABLE alert_subscriptions (
+        id INTEGER PRIMARY KEY,
+        community TEXT NOT NULL,
+        name TEXT NOT NULL,
+        events TEXT NOT NULL,
+        target TEXT NOT NULL,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        min_priority REAL,
+        sentiment_below REAL,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL,
+        disabled_at TEXT
+    );
+    CREATE INDEX alert_subscriptions_community ON alert_subscriptions (community, active);
+    CREATE TABLE alert_deliveries (
+        id INTEGER PRIMARY KEY,
+        subscription_id INTEGER NOT NULL REFERENCES alert_subscriptions (id),
+        community TEXT NOT NULL,
+        event TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        status_code INTEGER,
+        error TEXT,
+        log TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        next_attempt_at TEXT,
+        delivered_at TEXT,
+        updated_at TEXT NOT NULL,
+        UNIQUE (subscription_id, event_id)
+    );
+    CREATE INDEX alert_deliveries_due ON alert_deliveries (status, next_attempt_at);
+    CREATE INDEX alert_deliveries_community ON alert_deliveries (community, id);
+    """,
 ]
 
 _JSON_COLUMNS = ("metadata", "sentiment_probs", "intent_probs", "flag_scores", "flags", "models")
@@ -249,7 +289,7 @@ def format_ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class Store(AuthSQL, QueueSQL, TrendSQL):
+class Store(AlertSQL, AuthSQL, QueueSQL, TrendSQL):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._local = threading.local()
