@@ -37,6 +37,9 @@ class Metrics:
                                  "Requests waiting for the model", registry=r)
         self.model = Gauge("pulse_model_info", "Loaded model versions (value 1)",
                            ["component", "version"], registry=r)
+        self.alert_deliveries = Counter(
+            "pulse_alert_deliveries", "Alert delivery attempts by target and outcome "
+            "(delivered, retry, failed, cancelled)", ["target", "outcome"], registry=r)
 
     def set_models(self, versions: dict[str, str]) -> None:
         for component, version in versions.items():

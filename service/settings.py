@@ -83,3 +83,24 @@ class Settings(BaseSettings):
         Path.home() / ".cache" / "community-pulse",
         description="Where training and eval keep fetched packages, data and embeddings.",
     )
+    public_url: str = Field(
+        "http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+",
+        description="Public base URL of the service's dashboard, used for the links in alerts.",
+    )
+    alerts_enabled: bool = Field(
+        True, description="Run the alert worker inside the service (evaluates subscriptions "
+        "and delivers webhooks in a background thread).",
+    )
+    alerts_interval_s: float = Field(
+        60.0, gt=0, description="Seconds between two evaluations of the alert subscriptions.",
+    )
+    alerts_timeout_s: float = Field(
+        10.0, gt=0, description="Timeout of one webhook request, in seconds.",
+    )
+    alerts_max_attempts: int = Field(
+        6, ge=1, le=20, description="Attempts per alert before its delivery is marked failed.",
+    )
+    alerts_backoff_s: float = Field(
+        1.0, ge=0, description="Wait before the first retry; doubled after each failed attempt "
+        "(capped at one hour; a longer Retry-After of a 429 or 5xx is honoured).",
+    )
