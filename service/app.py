@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__
-from service.api import classify, health, imports, messages, queue, topics, trends
+from service.alerts.worker import AlertWorker
+from service.api import alerts, classify, health, imports, messages, queue, topics, trends
 from service.api.deps import AnyRole
 from service.api.errors import error_body, install
 from service.api.limits import Gate
@@ -47,7 +48,13 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         app.state.jobs = Jobs(app.state.pipeline.store, metrics)
         metrics.set_models(app.state.pipeline.classifier.versions)
         metrics.queue_depth.set_function(app.state.pipeline.queue_depth)
+        app.state.alerts = None
+        if settings.alerts_enabled:  # a background thread: ingest never waits on a receiver
+            app.state.alerts = AlertWorker(app.state.pipeline.store, settings, metrics)
+            app.state.alerts.start()
         yield
+        if app.state.alerts is not None:
+            app.state.alerts.stop()
         app.state.jobs.shutdown()
         app.state.pipeline.close()
 
@@ -69,7 +76,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.add_middleware(RateLimit, rate=settings.rate_limit_rps, burst=settings.rate_limit_burst)
     app.add_middleware(AuthMiddleware)  # before the rate limit and before any body is read
     app.add_middleware(RequestObserver, metrics=metrics)
-    for module in (health, classify, messages, topics, queue, trends, imports):
+    for module in (health, classify, messages, topics, queue, trends, imports, alerts):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")

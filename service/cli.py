@@ -9,6 +9,7 @@
     pulse queue --community C        the moderators' queue, ranked, with the top factors
     pulse report --community C       the weekly report (Markdown, HTML or JSON)
     pulse keys create|list|revoke    API keys with a role and community scope
+    pulse alerts add|list|disable|run|deliveries   alert subscriptions and webhooks
     pulse demo                  load the demo community (real messages over six weeks)
 """
 
@@ -85,6 +86,35 @@ def main(argv: list[str] | None = None) -> int:
     keys_sub.add_parser("list", help="list active keys (never the secrets)")
     kr = keys_sub.add_parser("revoke", help="revoke a key by id (its sessions end too)")
     kr.add_argument("key_id", type=int)
+
+    alerts = sub.add_parser("alerts", help="alert subscriptions: add, list, disable, run, "
+                            "deliveries")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True)
+    aa = alerts_sub.add_parser("add", help="subscribe a webhook, Slack or Discord target "
+                               "(the signing secret is printed once)")
+    aa.add_argument("--community", required=True)
+    aa.add_argument("--event", action="append", required=True, dest="events",
+                    choices=["queue_item", "topic_spiking", "sentiment_drop", "weekly_report"],
+                    help="repeatable")
+    aa.add_argument("--url", required=True)
+    aa.add_argument("--target", choices=["webhook", "slack", "discord"], default="webhook")
+    aa.add_argument("--name", default="", help="your label for it")
+    aa.add_argument("--min-priority", type=float,
+                    help="queue_item: alert items at or above this priority (default 70)")
+    aa.add_argument("--sentiment-below", type=float,
+                    help="sentiment_drop: alert below this 7-day index (default -0.2)")
+    aa.add_argument("--secret", help="HMAC secret (default: generated)")
+    al = alerts_sub.add_parser("list", help="list subscriptions (urls redacted, no secrets)")
+    al.add_argument("--community")
+    al.add_argument("--all", action="store_true", help="include disabled ones")
+    ad = alerts_sub.add_parser("disable", help="disable a subscription (nothing is deleted)")
+    ad.add_argument("subscription_id", type=int)
+    ar = alerts_sub.add_parser("run", help="evaluate the subscriptions and deliver what is due, "
+                               "once (retries wait for the next run or the service)")
+    ar.add_argument("--community", help="default: every community with subscriptions")
+    dl = alerts_sub.add_parser("deliveries", help="the delivery log, newest first")
+    dl.add_argument("--community", required=True)
+    dl.add_argument("--limit", type=int, default=20)
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -277,10 +307,46 @@ def cmd_keys(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_alerts(args, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from service.alerts.subscriptions import public, subscribe
+    from service.alerts.worker import run_once
+    from service.store import Store, format_ts
+
+    store = Store(settings.db_path)
+    if args.alerts_command == "add":
+        sub, secret = subscribe(store, args.community, args.events, args.url, args.target,
+                                args.name, args.secret, args.min_priority, args.sentiment_below)
+        print(f"subscription #{sub['id']} ({', '.join(sub['events'])} → {sub['target']}); "
+              "signing secret, shown once:", file=sys.stderr)
+        print(secret)
+    elif args.alerts_command == "list":
+        for s in store.subscriptions(args.community, active_only=not args.all):
+            s = public(s)
+            state = "" if s["active"] else f" [disabled {s['disabled_at'][:16]}]"
+            print(f"#{s['id']} {s['community']} {','.join(s['events'])} → {s['target']} "
+                  f"{s['url']} {s['name']}{state}".rstrip())
+    elif args.alerts_command == "disable":
+        if store.subscription(args.subscription_id) is None:
+            raise ValueError(f"no subscription #{args.subscription_id}")
+        store.disable_subscription(args.subscription_id, format_ts(datetime.now(UTC)))
+        print(f"disabled subscription #{args.subscription_id}")
+    elif args.alerts_command == "run":
+        counts = run_once(store, settings, community=args.community)
+        print(", ".join(f"{k} {v}" for k, v in counts.items()))
+    else:
+        for d in store.deliveries(args.community, limit=args.limit):
+            why = f" {d['error']}" if d["error"] and d["status"] != "delivered" else ""
+            print(f"#{d['id']} {d['created_at'][:16]} {d['event_id']} → #{d['subscription_id']} "
+                  f"{d['status']} after {d['attempts']} attempt(s){why}")
+    return 0
+
+
 COMMANDS = {"serve": cmd_serve, "prepare": cmd_prepare, "import": cmd_import,
             "classify": cmd_classify, "recluster": cmd_recluster, "topics": cmd_topics,
             "demo": cmd_demo, "queue": cmd_queue, "report": cmd_report,
-            "keys": cmd_keys}
+            "keys": cmd_keys, "alerts": cmd_alerts}
 
 if __name__ == "__main__":
     sys.exit(main())
