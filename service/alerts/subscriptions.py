@@ -50,12 +50,12 @@ def check_url(url: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The url without what may be a credential: Slack and Discord webhook urls carry their
-    token in the path, others may carry one in the query. Keeps the host and first segment."""
+    """Scheme and host only: Slack and Discord webhook urls carry their token in the path,
+    others in the first segment (an ntfy topic), the query or the user info."""
     parts = urlsplit(url)
-    first = parts.path.strip("/").split("/")[0]
-    rest = parts.path.strip("/")[len(first):] or parts.query
-    return f"{parts.scheme}://{parts.netloc}/{first}" + ("/…" if rest else "")
+    host = parts.netloc.rsplit("@", 1)[-1]
+    rest = parts.path.strip("/") or parts.query
+    return f"{parts.scheme}://{host}" + ("/…" if rest else "")
 
 
 def subscribe(store: Store, community: str, events: Sequence[str], url: str,

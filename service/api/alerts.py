@@ -60,7 +60,7 @@ class SubscriptionOut(BaseModel):
     name: str
     events: list[str]
     target: str
-    url: str = Field(description="Redacted: scheme, host and first path segment.")
+    url: str = Field(description="Redacted to scheme and host (the path may be a credential).")
     min_priority: float | None
     sentiment_below: float | None
     active: bool

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from service.alerts.events import evaluate
-from service.alerts.subscriptions import SubscriptionError, public, subscribe
+from service.alerts.subscriptions import SubscriptionError, public, redact_url, subscribe
 from service.alerts.worker import queue_events
 from service.store import Store, format_ts
 from tests.fakes import labelled
@@ -154,4 +154,6 @@ def test_a_secret_is_generated_and_kept_out_of_listings(store):
                             target="slack")
     assert secret.startswith("whsec_") and len(secret) > 40
     assert "secret" not in sub and "secret" not in store.subscriptions("acme")[0]
-    assert public(sub)["url"] == "https://hooks.slack.com/services/…"
+    assert public(sub)["url"] == "https://hooks.slack.com/…"
+    assert redact_url("https://user:pw@ntfy.sh:8443/my-secret-topic?x=1") == "https://ntfy.sh:8443/…"
+    assert redact_url("http://127.0.0.1:9000") == "http://127.0.0.1:9000"

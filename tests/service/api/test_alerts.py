@@ -27,7 +27,7 @@ def test_create_shows_the_secret_once_and_lists_without_it(client):
     assert r.status_code == 201
     made = r.json()
     assert made["secret"].startswith("whsec_")
-    assert made["url"] == "https://hooks.slack.com/services/…"
+    assert made["url"] == "https://hooks.slack.com/…"
     assert made["events"] == ["queue_item", "weekly_report"] and made["min_priority"] == 80
     assert made["sentiment_below"] is None and made["active"] and made["target"] == "slack"
     listed = client.get("/v1/alerts/subscriptions", params={"community": "acme"}).json()["items"]
