@@ -113,8 +113,9 @@ def topic_spiking(s: Signals, sub: dict) -> Iterable[Event]:
     week = iso_week(s.now.date())
     for t in s.changes["spiking"]:
         topic = s.store.topic(t["id"]) or {"keywords": [], "representatives": []}
-        texts = s.store.texts(topic["representatives"][:QUOTES])
-        quotes = [texts[m] for m in topic["representatives"][:QUOTES] if m in texts]
+        texts = s.store.texts(topic["representatives"][:QUOTES * 4])
+        quotes = list(dict.fromkeys(texts[m] for m in topic["representatives"] if m in texts))
+        quotes = quotes[:QUOTES]  # distinct texts: members often repeat each other
         lines = [f"{t['observed']} messages in the last 7 days against a weekly mean of "
                  f"{t['expected']} before (Poisson p = {t['p_value']:.1g})."]
         if topic["keywords"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from service.alerts.events import evaluate
@@ -55,8 +56,13 @@ def spiking(store) -> tuple[Store, int, int]:
     rows += [labelled(f"spike{i}", at(until - timedelta(days=0.5 + i * 0.4)), topic_id=billing,
                       intent="complaint", sentiment="negative") for i in range(12)]
     rows += [labelled(f"dark{i}", at(until - timedelta(days=1 + i * 0.5)), topic_id=dark,
-                      text=f"please add a dark mode {i}") for i in range(6)]
-    store.insert_messages(rows)
+                      text=f"please add a dark mode {i // 2}") for i in range(6)]
+    ids = [mid for mid, _ in store.insert_messages(rows)]
+    run = store.start_run("acme", at(until - timedelta(days=30)), at(until), {})
+    store.apply_recluster(run, "acme", [{  # representatives: two messages with one text first
+        "id": dark, "label": "dark mode", "keywords": ["dark", "mode"],
+        "representatives": ids[-6:], "centroid": np.ones(4), "threshold": 0.5, "size": 6}],
+        [], [], {}, {"n_messages": 6, "n_topics": 1, "unassigned": 0})
     return store, billing, dark
 
 
@@ -71,6 +77,7 @@ def test_spiking_and_emerging_topics_alert_once_per_week(spiking):
     assert emerging.title == "Topic emerging in acme: dark mode"
     assert emerging.path == f"/dashboard/acme/topics/{dark}"
     assert found[f"topic_spiking:{billing}:2026-W48"].data["kind"] == "spiking"
+    assert emerging.data["quotes"] == ["please add a dark mode 0", "please add a dark mode 1"]
     assert queue_events(store, "acme", now, "http://x") == 2
     assert evaluate(store, "acme", now + timedelta(hours=5)) == []  # same week: nothing new
 
