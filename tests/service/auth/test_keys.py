@@ -16,7 +16,7 @@ def test_keys_are_stored_hashed_and_checked_in_full(store, tmp_path):
     key, row = create_key(store, "ann", "moderator", ["acme", "beta"])
     assert key.startswith(f"pk_{row['prefix']}_") and len(key) > 40
     raw = sqlite3.connect(tmp_path / "pulse.db").execute("SELECT * FROM api_keys").fetchall()
-    assert key not in repr(raw) and key.split("_")[2] not in repr(raw)
+    assert key not in repr(raw) and key.split("_", 2)[2] not in repr(raw)
     p = authenticate(store, key)
     assert (p.name, p.role, p.communities) == ("ann", "moderator", ("acme", "beta"))
     assert p.sees("acme") and not p.sees("gamma") and p.scoped == ("acme", "beta")
