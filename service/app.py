@@ -18,6 +18,7 @@ from service.api import alerts, classify, health, imports, messages, queue, topi
 from service.api.deps import AnyRole
 from service.api.errors import error_body, install
 from service.api.limits import Gate
+from service.queue.refresh import Refresher
 from service.auth.middleware import AuthMiddleware, RateLimit
 from service.jobs import Jobs
 from service.observability import Metrics, RequestObserver
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.refresher = Refresher(settings.queue_refresh_s)
     app.state.gates = {"ingest": Gate("ingest", settings.max_inflight_ingest),
                        "classify": Gate("classify", settings.max_inflight_classify)}
     app.state.metrics = metrics

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         True, description="Load the demo community on `pulse prepare` when it is empty "
         "(PULSE_DEMO=false to skip).",
     )
+    queue_refresh_s: float = Field(
+        30.0, ge=0, description="Reading a queue rescores it when its last scoring is older than "
+        "this (0: on every read)."
+    )
     max_inflight_ingest: int = Field(
         16, ge=1, description="Ingest requests in progress at once; more are answered 503 with "
         "Retry-After (a bounded queue)."

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.api.deps import (
@@ -22,7 +22,7 @@ from service.api.errors import InputError
 from service.api.schemas import MessageOut
 from service.queue import actions
 from service.queue.priority import FACTORS, QueueConfig
-from service.queue.refresh import load_config, refresh
+from service.queue.refresh import load_config
 from service.sql.queue import Conflict
 from service.store import format_ts
 
@@ -59,7 +59,9 @@ class QueueItemOut(BaseModel):
 class QueuePage(BaseModel):
     items: list[QueueItemOut]
     total: int
-    refreshed: dict[str, int] = Field(description="created, scored and auto-closed items.")
+    refreshed: dict[str, int] | None = Field(
+        description="Items created, scored and closed by this read's rescoring; null when the "
+        "queue was scored less than PULSE_QUEUE_REFRESH_S ago (or pass refresh=true).")
 
 
 class ActionOut(BaseModel):
@@ -157,14 +159,19 @@ class FeedbackPage(BaseModel):
 
 
 @router.get("/queue", response_model=QueuePage)
-def list_queue(store: StoreDep, community: str, principal: Moderator,
+def list_queue(request: Request, store: StoreDep, community: str, principal: Moderator,
                status: Annotated[list[Status] | None, Query()] = None,
                kind: Kind | None = None, assignee: str | None = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0):
-    """Items to triage, highest priority first; default statuses: open and acknowledged."""
+               offset: Annotated[int, Query(ge=0)] = 0,
+               refresh: Annotated[bool, Query(description="Rescore now even if the queue was "
+                                              "scored moments ago.")] = False):
+    """Items to triage, highest priority first; default statuses: open and acknowledged.
+
+    The queue is rescored first when its last scoring is older than PULSE_QUEUE_REFRESH_S.
+    """
     check_scope(principal, community)
-    counts = refresh(store, community, datetime.now(UTC))
+    counts = request.app.state.refresher(store, community, datetime.now(UTC), force=refresh)
     items, total = store.queue_items(community, status or ["open", "acknowledged"], kind,
                                      assignee, limit, offset)
     return QueuePage(items=[QueueItemOut(**i) for i in items], total=total, refreshed=counts)
@@ -236,12 +243,13 @@ def get_queue_settings(community: str, store: StoreDep, principal: Reader):
 
 
 @router.put("/communities/{community}/queue-settings", response_model=QueueSettings)
-def put_queue_settings(community: str, payload: QueueSettings, store: StoreDep,
-                       principal: Admin):
+def put_queue_settings(request: Request, community: str, payload: QueueSettings,
+                       store: StoreDep, principal: Admin):
     """Weights and thresholds of this community's queue; missing weights count as 0."""
     check_scope(principal, community)
     config = QueueConfig(**payload.model_dump())
     store.set_queue_settings(community, config.to_dict(), _now())
+    request.app.state.refresher.invalidate(community)
     return QueueSettings(**config.to_dict())
 
 

@@ -9,6 +9,8 @@ answer, or a recurring topic was merged away or ended by a recluster.
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 
 from service.queue.priority import (
@@ -124,3 +126,31 @@ def _close_stale(store: Store, community: str, now: datetime) -> int:
 def _title(text: str, limit: int = 140) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Refresher:
+    """Rescore a community's queue at most every ``max_age_s`` seconds (per process).
+
+    Reading the queue triggers a refresh; on a large community a refresh costs seconds
+    (eval/reports/operators.md), so a burst of page loads shares one. ``force`` skips the
+    wait (after a moderator asks for it, or in tests).
+    """
+
+    def __init__(self, max_age_s: float) -> None:
+        self.max_age_s = max_age_s
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, store: Store, community: str, now: datetime,
+                 force: bool = False) -> dict | None:
+        with self._lock:
+            last = self._last.get(community)
+            if not force and last is not None and time.monotonic() - last < self.max_age_s:
+                return None
+            self._last[community] = time.monotonic()
+        return refresh(store, community, now)
+
+    def invalidate(self, community: str) -> None:
+        """The next read rescores (settings changed, a recluster ended)."""
+        with self._lock:
+            self._last.pop(community, None)

@@ -23,7 +23,6 @@ from service.auth.keys import Principal, end_session, start_session
 from service.auth.middleware import SESSION_COOKIE
 from service.queue import actions
 from service.queue.priority import FACTORS
-from service.queue.refresh import refresh
 from service.reports.charts import column_chart, line_chart
 from service.reports.render import report_body
 from service.reports.weekly import parse_week, weekly_report
@@ -108,9 +107,10 @@ def home(request: Request, store: StoreDep, principal: Reader):
 @router.get("/{community}/queue", response_class=HTMLResponse)
 def queue_page(request: Request, community: str, store: StoreDep, principal: Moderator,
                status: str = "active", kind: str = "", assignee: str = "",
-               sort: str = "priority", page: int = 1):
+               sort: str = "priority", page: int = 1, refresh: str = ""):
     _scope(principal, community)
-    counts = refresh(store, community, datetime.now(UTC))
+    counts = request.app.state.refresher(store, community, datetime.now(UTC),
+                                         force=refresh == "1")
     statuses = ["open", "acknowledged"] if status == "active" else (
         [status] if status in STATUSES else list(STATUSES))
     size, page = 50, max(page, 1)

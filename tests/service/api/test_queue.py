@@ -86,3 +86,13 @@ def test_weights_are_per_community_and_validated(client, store):
     bad = client.put(url, json=body | {"weights": {"loudness": 1.0}})
     assert bad.status_code == 422 and "unknown factors" in bad.text
     assert client.put(url, json=body | {"weights": {"severity": -1}}).status_code == 422
+
+
+def test_reads_share_a_recent_scoring_unless_forced(client, store):
+    seed(store)
+    assert client.get("/v1/queue", params={"community": "acme"}).json()["refreshed"] is not None
+    store.insert_messages([labelled("spam2", ago(1), intent="spam_ad", flags=("spam",))])
+    shared = client.get("/v1/queue", params={"community": "acme"}).json()
+    assert shared["refreshed"] is None and shared["total"] == 2  # within PULSE_QUEUE_REFRESH_S
+    forced = client.get("/v1/queue", params={"community": "acme", "refresh": "true"}).json()
+    assert forced["refreshed"]["created"] == 1 and forced["total"] == 3
