@@ -11,6 +11,9 @@
     pulse keys create|list|revoke    API keys with a role and community scope
     pulse alerts add|list|disable|run|deliveries   alert subscriptions and webhooks
     pulse demo                  load the demo community (real messages over six weeks)
+    pulse backup --out FILE          consistent online backup (whole database or --community)
+    pulse restore FILE               restore a backup (whole database, or merge --community)
+    pulse export --community C       messages, predictions, topics, actions to JSONL/CSV
 """
 
 from __future__ import annotations
@@ -64,6 +67,30 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--end", help="end of the six weeks, ISO-8601 (default: now)")
     demo.add_argument("--force", action="store_true",
                       help="load even if the community has messages (stored ones are skipped)")
+
+    bak = sub.add_parser("backup", help="consistent online backup of the database or of one "
+                         "community (the service may keep running)")
+    bak.add_argument("--out", type=Path, required=True, help="backup file to write (replaced "
+                     "atomically when complete)")
+    bak.add_argument("--community", help="only this community's rows, in a database of its own")
+
+    res = sub.add_parser("restore", help="restore a backup: the whole database, or merge one "
+                         "community into the current database")
+    res.add_argument("file", type=Path)
+    res.add_argument("--community", help="merge only this community's rows (default: the whole "
+                     "file becomes the database; stop the service first)")
+    res.add_argument("--force", action="store_true",
+                     help="whole restore: replace a database that already holds data")
+    res.add_argument("--replace", action="store_true",
+                     help="--community: replace the community's present rows")
+
+    exp = sub.add_parser("export", help="export a community's messages, predictions, topics, "
+                         "queue, moderator actions and feedback")
+    exp.add_argument("--community", required=True)
+    exp.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    exp.add_argument("--out", type=Path, required=True, help="folder to write the files into")
+    exp.add_argument("--embeddings", action="store_true",
+                     help="include each message's embedding (a float list)")
 
     que = sub.add_parser("queue", help="show a community's queue, highest priority first")
     que.add_argument("--community", required=True)
@@ -343,9 +370,70 @@ def cmd_alerts(args, settings: Settings) -> int:
     return 0
 
 
+def _progress(desc: str, unit: str):
+    """(update, set_total) for a tqdm bar on standard error; the library reports both."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit=unit, file=sys.stderr)
+
+    def set_total(n: int) -> None:
+        bar.total = n
+        bar.refresh()
+
+    return bar, bar.update, set_total
+
+
+def _existing_db(settings: Settings) -> Path:
+    if not Path(settings.db_path).is_file():
+        raise ValueError(f"no database at {settings.db_path} (PULSE_DB_PATH)")
+    return Path(settings.db_path)
+
+
+def cmd_backup(args, settings: Settings) -> int:
+    from service.backup import backup
+    from service.store import Store
+
+    store = Store(_existing_db(settings))
+    bar, update, set_total = _progress("backing up", "row" if args.community else "page")
+    with bar:
+        info = backup(store, args.out, args.community, progress=update, total=set_total)
+    what = f"community {args.community}" if args.community else "whole database"
+    print(f"wrote {info['file']} ({what}: {info['counts'].get('messages', 0)} messages, "
+          f"{sum(info['counts'].values())} rows, {info['bytes'] / 1e6:.1f} MB)")
+    return 0
+
+
+def cmd_restore(args, settings: Settings) -> int:
+    from service.backup import restore
+
+    bar, update, set_total = _progress("restoring", "row" if args.community else "page")
+    with bar:
+        result = restore(settings.db_path, args.file, args.community, force=args.force,
+                         replace=args.replace, progress=update, total=set_total)
+    what = f"community {args.community}" if args.community else "the whole database"
+    print(f"restored {what} from {args.file} into {settings.db_path}: "
+          f"{result['counts'].get('messages', 0)} messages, {sum(result['counts'].values())} rows")
+    return 0
+
+
+def cmd_export(args, settings: Settings) -> int:
+    from service.backup import export
+    from service.store import Store
+
+    store = Store(_existing_db(settings))
+    bar, update, set_total = _progress(f"exporting {args.community}", "row")
+    with bar:
+        manifest = export(store, args.community, args.out, args.format, args.embeddings,
+                          progress=update, total=set_total)
+    files = ", ".join(f"{manifest['files'][k]} ({n})" for k, n in manifest["counts"].items())
+    print(f"wrote {args.out}: {files}, manifest.json")
+    return 0
+
+
 COMMANDS = {"serve": cmd_serve, "prepare": cmd_prepare, "import": cmd_import,
             "classify": cmd_classify, "recluster": cmd_recluster, "topics": cmd_topics,
             "demo": cmd_demo, "queue": cmd_queue, "report": cmd_report,
+            "backup": cmd_backup, "restore": cmd_restore, "export": cmd_export,
             "keys": cmd_keys, "alerts": cmd_alerts}
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import sqlite_utils
 
 from service.sql.alerts import AlertSQL
 from service.sql.auth import AuthSQL
+from service.sql.backup import BackupSQL
 from service.sql.queue import QueueSQL
 from service.sql.trends import TrendSQL
 
@@ -289,7 +290,7 @@ def format_ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class Store(AlertSQL, AuthSQL, QueueSQL, TrendSQL):
+class Store(AlertSQL, AuthSQL, BackupSQL, QueueSQL, TrendSQL):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._local = threading.local()
@@ -636,11 +637,17 @@ class _Transaction:
                 self.conn.execute("COMMIT")
                 return
             except sqlite3.Error as commit_error:
-                self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise StoreError(f"write failed: {commit_error}") from commit_error
-        self.conn.execute("ROLLBACK")
+        self._rollback()
         if isinstance(exc, sqlite3.Error):
             raise StoreError(f"write failed: {exc}") from exc
+
+    def _rollback(self) -> None:
+        # On a full disk or an I/O error SQLite may have rolled back by itself; a second
+        # ROLLBACK would fail and hide the real error ("database or disk is full").
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
 
 _PUBLIC_COLUMNS = (
