@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from service import __version__
 from service.alerts.worker import AlertWorker
-from service.api import alerts, classify, health, imports, messages, queue, topics, trends
+from service.api import alerts, classify, health, imports, messages, queue, redaction, topics, trends
 from service.api.deps import AnyRole
 from service.api.errors import error_body, install
 from service.api.limits import Gate
@@ -78,7 +78,8 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.add_middleware(RateLimit, rate=settings.rate_limit_rps, burst=settings.rate_limit_burst)
     app.add_middleware(AuthMiddleware)  # before the rate limit and before any body is read
     app.add_middleware(RequestObserver, metrics=metrics)
-    for module in (health, classify, messages, topics, queue, trends, imports, alerts):
+    for module in (health, classify, messages, topics, queue, trends, imports, alerts,
+                   redaction):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")

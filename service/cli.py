@@ -10,6 +10,7 @@
     pulse report --community C       the weekly report (Markdown, HTML or JSON)
     pulse keys create|list|revoke    API keys with a role and community scope
     pulse alerts add|list|disable|run|deliveries   alert subscriptions and webhooks
+    pulse redaction --community C    show or set the PII kinds redacted before storage
     pulse demo                  load the demo community (real messages over six weeks)
     pulse backup --out FILE          consistent online backup (whole database or --community)
     pulse restore FILE               restore a backup (whole database, or merge --community)
@@ -142,6 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     dl = alerts_sub.add_parser("deliveries", help="the delivery log, newest first")
     dl.add_argument("--community", required=True)
     dl.add_argument("--limit", type=int, default=20)
+
+    red = sub.add_parser("redaction", help="show or set which PII kinds a community's new "
+                         "messages lose before storage and embedding")
+    red.add_argument("--community", required=True)
+    red_set = red.add_mutually_exclusive_group()
+    red_set.add_argument("--set", dest="kinds", metavar="KIND,...",
+                         help="comma-separated: email, phone, url, wechat, qq, id_number, card "
+                         "(or all)")
+    red_set.add_argument("--off", action="store_true", help="turn redaction off")
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -367,6 +377,26 @@ def cmd_alerts(args, settings: Settings) -> int:
             why = f" {d['error']}" if d["error"] and d["status"] != "delivered" else ""
             print(f"#{d['id']} {d['created_at'][:16]} {d['event_id']} → #{d['subscription_id']} "
                   f"{d['status']} after {d['attempts']} attempt(s){why}")
+    return 0
+
+
+def cmd_redaction(args, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from service.nlp.redact import PLACEHOLDERS, parse_kinds
+    from service.store import Store, format_ts
+
+    store = Store(settings.db_path)
+    if args.off or args.kinds is not None:
+        kinds = None if args.off else parse_kinds(args.kinds)
+        if kinds is None and not args.off:
+            raise ValueError("--set needs at least one kind (use --off to turn redaction off)")
+        store.set_redaction_kinds(args.community, kinds, format_ts(datetime.now(UTC)))
+    kinds = store.redaction_kinds(args.community)
+    if not kinds:
+        print(f"{args.community}: redaction off")
+    else:
+        print(f"{args.community}: " + ", ".join(f"{k} → {PLACEHOLDERS[k]}" for k in kinds))
     return 0
 
 

@@ -1,14 +1,17 @@
-"""ingest(batch): embed the new messages once → heads → store. Classify without storing.
+"""ingest(batch): redact the new messages (if the community asks) → embed once → heads →
+store. Classify without storing (and without redacting: nothing is kept).
 
 The route handlers, the importer and the CLI all call these functions.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 from service.nlp.batcher import MicroBatcher
 from service.nlp.classifier import Classifier, Prediction
+from service.nlp.redact import Redactor
 from service.schemas import MessageIn
 from service.store import Checkpoint, NewMessage, Store, format_ts
 from service.topics.assign import TopicAssigner
@@ -23,6 +26,11 @@ class ItemResult:
 
 
 class Pipeline:
+    # How long a community's redaction setting is trusted before it is read again: a PUT
+    # through this process applies at once; a change from the CLI or another worker
+    # process applies within this many seconds.
+    redaction_ttl_s = 5.0
+
     def __init__(self, classifier: Classifier, store: Store,
                  assigner: TopicAssigner | None = None, batching: bool = False,
                  max_batch: int = 64, max_wait_ms: float = 0.0, timeout_s: float = 30.0):
@@ -30,6 +38,7 @@ class Pipeline:
         self.timeout_s = timeout_s  # longest wait for a batched model call (TimeoutError)
         self.store = store
         self.assigner = assigner or TopicAssigner(store)
+        self._redactors: dict[str, tuple[float, Redactor | None]] = {}
         # With batching, concurrent requests share model calls: classify batches embed +
         # heads, ingest batches the embedding (its heads run on the request's new rows).
         self._classify = self._embed = None
@@ -57,13 +66,29 @@ class Pipeline:
             return self.classifier.classify(texts)
         return list(self._classify(texts, timeout=self.timeout_s))
 
+    def redactor(self, community: str) -> Redactor | None:
+        """The community's redactor (None when redaction is off), cached briefly."""
+        now = time.monotonic()
+        cached = self._redactors.get(community)
+        if cached is None or now - cached[0] > self.redaction_ttl_s:
+            kinds = self.store.redaction_kinds(community)
+            cached = (now, Redactor(kinds) if kinds else None)
+            self._redactors[community] = cached
+        return cached[1]
+
+    def forget_redaction(self, community: str) -> None:
+        """Read the community's setting again on its next message (after a change)."""
+        self._redactors.pop(community, None)
+
     def ingest(
         self, messages: list[MessageIn], checkpoint: Checkpoint | None = None
     ) -> list[ItemResult]:
         """Store each message once per (community, external_id); results in input order.
 
-        Messages already stored are not embedded again. The whole batch (and the import
-        checkpoint, if any) is written in one transaction.
+        Messages already stored are not embedded again. New messages of a community with
+        redaction on are redacted first (text and string values of metadata), so neither the
+        stored text nor the embedding ever sees the original. The whole batch (and the
+        import checkpoint, if any) is written in one transaction.
         """
         ids: dict[tuple[str, str], int] = {}
         for community in sorted({m.community for m in messages}):
@@ -75,7 +100,7 @@ class Pipeline:
             key = (m.community, m.external_id)
             if key not in ids:
                 todo.setdefault(key, m)  # the first of in-batch repeats wins
-        new = list(todo.values())
+        new = [self._redact(m) for m in todo.values()]
         vectors = self.embed([m.text for m in new])
         predictions = self.classifier.predict([m.text for m in new], vectors)
         topics = self._topics(new, vectors)
@@ -97,6 +122,19 @@ class Pipeline:
             created.discard(key)  # a repeat later in the same batch is a duplicate
             results.append(ItemResult(m.external_id, m.community, ids[key], status))
         return results
+
+    def _redact(self, m: MessageIn) -> MessageIn:
+        """The message with PII replaced; metadata["redacted"] counts what was replaced."""
+        redactor = self.redactor(m.community)
+        if redactor is None:
+            return m
+        done = redactor.redact(m.text)
+        metadata, counts = redactor.redact_json(m.metadata)
+        for kind, n in done.counts.items():
+            counts[kind] = counts.get(kind, 0) + n
+        if not counts:
+            return m
+        return m.model_copy(update={"text": done.text, "metadata": metadata | {"redacted": counts}})
 
     def _topics(self, messages: list[MessageIn], vectors) -> list[int | None]:
         """Current topic of each message (one matrix product per community)."""

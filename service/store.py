@@ -22,6 +22,7 @@ from service.sql.alerts import AlertSQL
 from service.sql.auth import AuthSQL
 from service.sql.backup import BackupSQL
 from service.sql.queue import QueueSQL
+from service.sql.redaction import RedactionSQL
 from service.sql.trends import TrendSQL
 
 MIGRATIONS = [
@@ -223,6 +224,10 @@ MIGRATIONS = [
     CREATE INDEX alert_deliveries_due ON alert_deliveries (status, next_attempt_at);
     CREATE INDEX alert_deliveries_community ON alert_deliveries (community, id);
     """,
+    # 6: per-community PII redaction: a JSON list of kinds, NULL = off.
+    """
+    ALTER TABLE community_settings ADD COLUMN redaction TEXT;
+    """,
 ]
 
 _JSON_COLUMNS = ("metadata", "sentiment_probs", "intent_probs", "flag_scores", "flags", "models")
@@ -290,7 +295,7 @@ def format_ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class Store(AlertSQL, AuthSQL, BackupSQL, QueueSQL, TrendSQL):
+class Store(AlertSQL, AuthSQL, BackupSQL, QueueSQL, RedactionSQL, TrendSQL):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._local = threading.local()
