@@ -14,15 +14,15 @@ from fastapi.staticfiles import StaticFiles
 
 from service import __version__
 from service.alerts.worker import AlertWorker
-from service.api import alerts, classify, health, imports, messages, queue, redaction, topics, trends
+from service.api import alerts, classify, health, imports, intents, messages, queue, redaction, topics, trends
 from service.api.deps import AnyRole
 from service.api.errors import error_body, install
 from service.api.limits import Gate
-from service.queue.refresh import Refresher
 from service.auth.middleware import AuthMiddleware, RateLimit
 from service.jobs import Jobs
 from service.observability import Metrics, RequestObserver
 from service.pipeline import Pipeline
+from service.queue.refresh import Refresher
 from service.settings import Settings
 from service.web import router as web
 
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.add_middleware(AuthMiddleware)  # before the rate limit and before any body is read
     app.add_middleware(RequestObserver, metrics=metrics)
     for module in (health, classify, messages, topics, queue, trends, imports, alerts,
-                   redaction):
+                   redaction, intents):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")

@@ -11,6 +11,7 @@
     pulse keys create|list|revoke    API keys with a role and community scope
     pulse alerts add|list|disable|run|deliveries   alert subscriptions and webhooks
     pulse redaction --community C    show or set the PII kinds redacted before storage
+    pulse intents train|show|activate --community C   a community's own intent labels
     pulse demo                  load the demo community (real messages over six weeks)
     pulse backup --out FILE          consistent online backup (whole database or --community)
     pulse restore FILE               restore a backup (whole database, or merge --community)
@@ -152,6 +153,21 @@ def main(argv: list[str] | None = None) -> int:
                          help="comma-separated: email, phone, url, wechat, qq, id_number, card "
                          "(or all)")
     red_set.add_argument("--off", action="store_true", help="turn redaction off")
+
+    intents = sub.add_parser("intents", help="a community's own intent labels: train from "
+                             "examples, show, activate a version")
+    intents_sub = intents.add_subparsers(dest="intents_command", required=True)
+    it = intents_sub.add_parser("train", help="train a new version from a file of examples "
+                                "(8+ per label) and make it active")
+    it.add_argument("--community", required=True)
+    it.add_argument("--file", required=True, type=Path,
+                    help=".jsonl ({\"label\": ..., \"text\": ...} per line) or .csv (label,text)")
+    ish = intents_sub.add_parser("show", help="the active version: labels, CV metrics, history")
+    ish.add_argument("--community", required=True)
+    ish.add_argument("--version", type=int, help="another version than the active one")
+    ia = intents_sub.add_parser("activate", help="make another version active (roll back)")
+    ia.add_argument("--community", required=True)
+    ia.add_argument("--version", required=True, type=int)
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -460,11 +476,40 @@ def cmd_export(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_intents(args, settings: Settings) -> int:
+    from service.nlp import custom
+    from service.nlp.embedder import load_embedder
+    from service.store import Store, utc_now
+
+    store = Store(settings.db_path)
+    if args.intents_command == "train":
+        examples = custom.read_examples(args.file)
+        custom.clean_examples(examples, settings.max_text_chars)  # before the model loads
+    # the embedder names the vector space a version must match (and embeds the examples)
+    embedder = load_embedder(settings.embedder, settings.embed_threads, settings.embed_batch)
+    name = embedder.name
+    if args.intents_command == "train":
+        made = custom.retrain(store, embedder.embed, name, args.community, examples, "cli",
+                              utc_now(), max_chars=settings.max_text_chars)
+        print(f"trained version {made['version']} for {args.community}; it is active")
+        found = custom.describe(store, args.community, name)
+    else:
+        if args.intents_command == "activate":
+            custom.activate(store, args.community, args.version, name)
+            print(f"version {args.version} is active for {args.community}")
+        found = custom.describe(store, args.community, name, args.version)
+        if found is None:
+            raise ValueError(f"community {args.community!r} has no custom intents"
+                             + (f" version {args.version}" if args.version else ""))
+    print(custom.summary_text(found))
+    return 0
+
+
 COMMANDS = {"serve": cmd_serve, "prepare": cmd_prepare, "import": cmd_import,
             "classify": cmd_classify, "recluster": cmd_recluster, "topics": cmd_topics,
             "demo": cmd_demo, "queue": cmd_queue, "report": cmd_report,
             "backup": cmd_backup, "restore": cmd_restore, "export": cmd_export,
-            "keys": cmd_keys, "alerts": cmd_alerts}
+            "keys": cmd_keys, "alerts": cmd_alerts, "intents": cmd_intents}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from service.nlp.batcher import MicroBatcher
 from service.nlp.classifier import Classifier, Prediction
+from service.nlp.custom import CustomHeads, CustomIntent
 from service.nlp.redact import Redactor
 from service.schemas import MessageIn
 from service.store import Checkpoint, NewMessage, Store, format_ts
@@ -38,6 +39,7 @@ class Pipeline:
         self.timeout_s = timeout_s  # longest wait for a batched model call (TimeoutError)
         self.store = store
         self.assigner = assigner or TopicAssigner(store)
+        self.custom = CustomHeads(store, classifier.embedder.name)  # active head per community
         self._redactors: dict[str, tuple[float, Redactor | None]] = {}
         # With batching, concurrent requests share model calls: classify batches embed +
         # heads, ingest batches the embedding (its heads run on the request's new rows).
@@ -65,6 +67,16 @@ class Pipeline:
         if not texts or self._classify is None:
             return self.classifier.classify(texts)
         return list(self._classify(texts, timeout=self.timeout_s))
+
+    def classify_for(self, texts: list[str], community: str
+                     ) -> tuple[list[Prediction], list[CustomIntent] | None]:
+        """``classify`` plus the community's custom intents (None when it has no custom
+        head), both from one embedding of the texts."""
+        head = self.custom.get(community)
+        if head is None or not texts:
+            return self.classify(texts), None
+        vectors = self.embed(texts)
+        return self.classifier.predict(texts, vectors), head.predict(vectors, texts)
 
     def redactor(self, community: str) -> Redactor | None:
         """The community's redactor (None when redaction is off), cached briefly."""
@@ -107,6 +119,7 @@ class Pipeline:
         versions = self.classifier.versions
         rows = [_new_message(m, p, versions, v, t)
                 for m, p, v, t in zip(new, predictions, vectors, topics, strict=True)]
+        rows = self._with_custom_intents(rows, vectors)
         created = set()
         if checkpoint is not None:
             checkpoint = replace(checkpoint, known=len(messages) - len(rows))
@@ -135,6 +148,20 @@ class Pipeline:
         if not counts:
             return m
         return m.model_copy(update={"text": done.text, "metadata": metadata | {"redacted": counts}})
+
+    def _with_custom_intents(self, rows: list[NewMessage], vectors) -> list[NewMessage]:
+        """Each row with its community's custom intent, from the vectors already computed."""
+        out = list(rows)
+        for community in {r.community for r in rows}:
+            head = self.custom.get(community)
+            if head is None:
+                continue
+            idx = [i for i, r in enumerate(rows) if r.community == community]
+            found = head.predict(vectors[idx], [rows[i].text for i in idx])
+            for i, c in zip(idx, found, strict=True):
+                out[i] = replace(rows[i], custom_intent=c.label, custom_intent_prob=c.prob,
+                                 custom_intent_version=c.version)
+        return out
 
     def _topics(self, messages: list[MessageIn], vectors) -> list[int | None]:
         """Current topic of each message (one matrix product per community)."""

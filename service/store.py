@@ -21,6 +21,7 @@ import sqlite_utils
 from service.sql.alerts import AlertSQL
 from service.sql.auth import AuthSQL
 from service.sql.backup import BackupSQL
+from service.sql.custom import CustomSQL
 from service.sql.queue import QueueSQL
 from service.sql.redaction import RedactionSQL
 from service.sql.trends import TrendSQL
@@ -228,6 +229,30 @@ MIGRATIONS = [
     """
     ALTER TABLE community_settings ADD COLUMN redaction TEXT;
     """,
+    # 7: custom intent heads, every retrain a new version (one active per community), and
+    # each message's custom intent as the version active at its ingest predicted it.
+    """
+    CREATE TABLE custom_heads (
+        id INTEGER PRIMARY KEY,
+        community TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        embedder TEXT NOT NULL,
+        config TEXT NOT NULL,
+        weights BLOB NOT NULL,
+        examples TEXT NOT NULL,
+        metrics TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (community, version)
+    );
+    CREATE UNIQUE INDEX custom_heads_active ON custom_heads (community) WHERE active = 1;
+    ALTER TABLE messages ADD COLUMN custom_intent TEXT;
+    ALTER TABLE messages ADD COLUMN custom_intent_prob REAL;
+    ALTER TABLE messages ADD COLUMN custom_intent_version INTEGER;
+    """,
 ]
 
 _JSON_COLUMNS = ("metadata", "sentiment_probs", "intent_probs", "flag_scores", "flags", "models")
@@ -261,6 +286,9 @@ class NewMessage:
     embedder: str
     embedding: np.ndarray
     topic_id: int | None = None
+    custom_intent: str | None = None  # the community's own intent label (or "uncertain")
+    custom_intent_prob: float | None = None
+    custom_intent_version: int | None = None  # the custom head version that predicted it
 
 
 @dataclass(frozen=True)
@@ -295,7 +323,7 @@ def format_ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class Store(AlertSQL, AuthSQL, BackupSQL, QueueSQL, RedactionSQL, TrendSQL):
+class Store(AlertSQL, AuthSQL, BackupSQL, CustomSQL, QueueSQL, RedactionSQL, TrendSQL):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._local = threading.local()
@@ -364,7 +392,8 @@ class Store(AlertSQL, AuthSQL, BackupSQL, QueueSQL, RedactionSQL, TrendSQL):
                     "INSERT INTO messages (community, channel, author_id, external_id,"
                     " text, ts, reply_to, thread_id, metadata, received_at, lang, sentiment,"
                     " sentiment_probs, intent, intent_probs, flag_scores, flags, models, embedder,"
-                    " embedding, topic_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                    " embedding, topic_id, custom_intent, custom_intent_prob, custom_intent_version)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                     " ON CONFLICT (community, external_id) DO NOTHING",
                     (
                         m.community, m.channel, m.author_id, m.external_id, m.text, m.ts,
@@ -372,6 +401,7 @@ class Store(AlertSQL, AuthSQL, BackupSQL, QueueSQL, RedactionSQL, TrendSQL):
                         m.sentiment, _dump(m.sentiment_probs), m.intent, _dump(m.intent_probs),
                         _dump(m.flag_scores), _dump(m.flags), _dump(m.models), m.embedder,
                         np.asarray(m.embedding, dtype=np.float32).tobytes(), m.topic_id,
+                        m.custom_intent, m.custom_intent_prob, m.custom_intent_version,
                     ),
                 )
                 if cur.rowcount == 1:
@@ -658,7 +688,7 @@ class _Transaction:
 _PUBLIC_COLUMNS = (
     "id, community, channel, author_id, external_id, text, ts, reply_to, thread_id, metadata,"
     " received_at, lang, sentiment, sentiment_probs, intent, intent_probs, flag_scores, flags,"
-    " models, topic_id"
+    " models, topic_id, custom_intent, custom_intent_prob, custom_intent_version"
 )
 
 

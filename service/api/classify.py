@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from service.api.deps import AnyRole, PipelineDep, SettingsDep
+from service.api.deps import AnyRole, PipelineDep, SettingsDep, check_scope
 from service.api.errors import InputError, check_limits
 from service.api.limits import gated
-from service.api.schemas import ClassifyRequest, ClassifyResponse, ClassifyResult, Flag, Label
+from service.api.schemas import (
+    ClassifyRequest,
+    ClassifyResponse,
+    ClassifyResult,
+    CustomLabel,
+    Flag,
+    Label,
+)
 from service.schemas import check_text
 
 router = APIRouter(prefix="/v1", tags=["classify"])
@@ -17,7 +24,10 @@ router = APIRouter(prefix="/v1", tags=["classify"])
              dependencies=[Depends(gated("classify"))])
 def classify(payload: ClassifyRequest, pipeline: PipelineDep, settings: SettingsDep,
              principal: AnyRole):
-    """Sentiment, intent, moderation flags and language of one text or a batch."""
+    """Sentiment, intent, moderation flags and language of one text or a batch; with
+    ``community``, also that community's custom intent (from the same embedding)."""
+    if payload.community is not None:
+        check_scope(principal, payload.community)
     texts = payload.items()
     locs = ([["body", "text"]] if payload.text is not None
             else [["body", "texts", i] for i in range(len(texts))])
@@ -31,6 +41,8 @@ def classify(payload: ClassifyRequest, pipeline: PipelineDep, settings: Settings
     if errors:
         raise InputError(errors)
     heads = pipeline.classifier.heads
+    predictions, custom = (pipeline.classify_for(clean, payload.community)
+                           if payload.community is not None else (pipeline.classify(clean), None))
     results = [
         ClassifyResult(
             lang=p.lang,
@@ -39,7 +51,9 @@ def classify(payload: ClassifyRequest, pipeline: PipelineDep, settings: Settings
             flags={name: Flag(score=score, flagged=name in p.flags,
                               threshold=heads[name].threshold)
                    for name, score in p.flag_scores.items()},
+            custom_intent=(CustomLabel(label=custom[i].label, probs=custom[i].probs,
+                                       version=custom[i].version) if custom else None),
         )
-        for p in pipeline.classify(clean)
+        for i, p in enumerate(predictions)
     ]
     return ClassifyResponse(results=results, models=pipeline.classifier.versions)

@@ -14,7 +14,7 @@ class _OneOrMany(BaseModel):
 
     @model_validator(mode="after")
     def _exactly_one(self):
-        one, many = type(self).__pydantic_fields__.keys()
+        one, many = list(type(self).__pydantic_fields__)[:2]  # the first two fields
         if (getattr(self, one) is None) == (getattr(self, many) is None):
             raise ValueError(f"give exactly one of '{one}' or '{many}'")
         if getattr(self, many) is not None and not getattr(self, many):
@@ -22,7 +22,7 @@ class _OneOrMany(BaseModel):
         return self
 
     def items(self) -> list:
-        one, many = type(self).__pydantic_fields__.keys()
+        one, many = list(type(self).__pydantic_fields__)[:2]  # the first two fields
         value = getattr(self, many)
         return value if value is not None else [getattr(self, one)]
 
@@ -49,6 +49,9 @@ class IngestResponse(BaseModel):
 class ClassifyRequest(_OneOrMany):
     text: str | None = Field(None, description="One text.")
     texts: list[str] | None = Field(None, description="A batch (limit: settings.max_batch).")
+    community: str | None = Field(None, min_length=1, max_length=200, description="Also "
+                                  "predict this community's custom intent (see PUT "
+                                  "/v1/communities/{c}/intents); the key must be for it.")
 
 
 class Label(BaseModel):
@@ -63,11 +66,17 @@ class Flag(BaseModel):
     threshold: float
 
 
+class CustomLabel(Label):
+    version: int = Field(description="The community's custom intent head version.")
+
+
 class ClassifyResult(BaseModel):
     lang: str = Field(description="zh, en, mixed or unknown.")
     sentiment: Label
     intent: Label
     flags: dict[str, Flag]
+    custom_intent: CustomLabel | None = Field(
+        None, description="With `community`: its custom intent (null when it has none).")
 
 
 class ClassifyResponse(BaseModel):
@@ -96,6 +105,12 @@ class MessageOut(BaseModel):
     flags: list[str]
     models: dict[str, str]
     topic_id: int | None = Field(description="Current topic, or null when unassigned.")
+    custom_intent: str | None = Field(None, description="The community's own intent label (or "
+                                      '"uncertain"), predicted at ingest; null when the '
+                                      "community had no custom intents then.")
+    custom_intent_prob: float | None = Field(None, description="Its calibrated probability.")
+    custom_intent_version: int | None = Field(None, description="The custom head version "
+                                              "that predicted it.")
 
 
 class MessagePage(BaseModel):
