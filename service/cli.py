@@ -509,7 +509,8 @@ COMMANDS = {"serve": cmd_serve, "prepare": cmd_prepare, "import": cmd_import,
             "classify": cmd_classify, "recluster": cmd_recluster, "topics": cmd_topics,
             "demo": cmd_demo, "queue": cmd_queue, "report": cmd_report,
             "backup": cmd_backup, "restore": cmd_restore, "export": cmd_export,
-            "keys": cmd_keys, "alerts": cmd_alerts, "intents": cmd_intents}
+            "keys": cmd_keys, "alerts": cmd_alerts, "redaction": cmd_redaction,
+            "intents": cmd_intents}
 
 if __name__ == "__main__":
     sys.exit(main())
