@@ -329,3 +329,45 @@ def test_cli_backup_restore_export(live, tmp_path, monkeypatch, capsys):
     assert main(["restore", str(out)]) == 2
     assert "--force" in capsys.readouterr().err
     assert os.path.exists(out)
+
+
+@pytest.mark.slow
+def test_online_backup_of_the_live_service_while_it_ingests(tmp_path):
+    """`pulse backup` (whole and one community) while `pulse serve` ingests real messages."""
+    import subprocess
+    import sys
+
+    from eval.faults import Ledger, Service, ingest, messages, real_texts
+
+    service = Service(tmp_path / "pulse.db")
+    service.start()
+    items = messages(real_texts(4000), "live", "b")
+    ledger = Ledger()
+    writer = threading.Thread(target=ingest, args=(
+        service, [items[i:i + 100] for i in range(0, 4000, 100)], ledger, 2))
+    writer.start()
+    try:
+        while ledger.count() < 500:
+            time.sleep(0.05)
+        acked_before = set(ledger.acked)
+        service.cli("backup", "--out", str(tmp_path / "all.db"))
+        service.cli("backup", "--out", str(tmp_path / "live.db"), "--community", "live")
+        acked_after = ledger.count()
+    finally:
+        writer.join()
+        service.stop()
+    assert acked_after < 4000 and ledger.errors == []  # the backups ran during the ingest
+    for name in ("all.db", "live.db"):
+        conn = sqlite3.connect(tmp_path / name)
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        held = {r[0] for r in conn.execute("SELECT external_id FROM messages")}
+        assert acked_before <= held and len(held) < 4000  # a snapshot taken mid-ingest
+        assert conn.execute("SELECT count(*) FROM messages WHERE length(embedding) = 0"
+                            " OR sentiment = '' OR intent = ''").fetchone()[0] == 0
+    fresh = os.environ | {"PULSE_DB_PATH": str(tmp_path / "fresh.db")}
+    subprocess.run([sys.executable, "-m", "service.cli", "restore", str(tmp_path / "all.db")],
+                   env=fresh, check=True, capture_output=True)
+    assert dump(tmp_path / "fresh.db")["messages"] == dump(tmp_path / "all.db")["messages"]
+    in_backup = len(dump(tmp_path / "live.db")["messages"])
+    service.cli("restore", str(tmp_path / "live.db"), "--community", "live", "--replace")
+    assert Store(service.db).count_messages("live") == in_backup  # back to the backup's instant

@@ -210,3 +210,20 @@ def test_a_commit_acknowledged_just_before_kill_9_is_there(tmp_path):
         ids = stored_ids(path)
         assert {f"{i}-{j}" for i in range(target + 1) for j in range(5)} <= ids
         assert len(ids) % 5 == 0  # whole batches only
+
+
+@pytest.mark.slow
+def test_kill_9_during_a_concurrent_ingest_loses_and_duplicates_nothing(tmp_path):
+    """The real service, 20,000 real messages from 4 clients that retry, 4 SIGKILLs."""
+    from eval.faults import kill_during_ingest
+
+    r = kill_during_ingest(tmp_path, n=20_000, kills=4, clients=4)
+    assert r["kills"] == 4, r["kill_points"]  # every kill landed during the ingest
+    assert r["client_errors"] == []
+    assert r["acknowledged"] == r["stored"] == r["distinct"] == 20_000
+    assert r["duplicates"] == r["n_lost_acknowledged"] == r["never_stored"] == 0
+    assert r["wrong_id"] == 0  # each acknowledged message is the very row its answer named
+    assert r["unexpected"] == r["without_predictions"] == 0
+    assert len(r["embedding_bytes"]) == 1 and r["embedding_bytes"][0] > 0
+    assert r["integrity"] == "ok"
+    assert any(reason.startswith("connection") for reason in r["retries_by_reason"])
