@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
                      "export's own; required for Discourse)")
     imp.add_argument("--channel", help="channel for records that have none")
     imp.add_argument("--batch-size", type=int, default=256)
+    imp.add_argument("--no-recluster", dest="recluster", action="store_false",
+                     help="skip clustering the communities that got new messages")
+    imp.add_argument("--days", type=int, default=30,
+                     help="window of that recluster, ending now (default 30)")
 
     cls = sub.add_parser("classify", help="classify texts (nothing is stored)")
     cls.add_argument("texts", nargs="+")
@@ -234,6 +238,16 @@ def cmd_import(args, settings: Settings) -> int:
           + (f" ({reasons})" if reasons else ""))
     for line in report.errors:
         print(f"  {line}", file=sys.stderr)
+    if args.recluster and report.communities:
+        from datetime import UTC, datetime
+
+        from service.topics.recluster import recluster
+
+        for community in sorted(report.communities):  # so topics and the queue show at once
+            summary = recluster(pipeline.store, community, datetime.now(UTC), args.days,
+                                log=lambda m: None)
+            print(f"{community}: {summary.n_topics} topics from {summary.n_messages} messages "
+                  f"of the last {args.days} days")
     return 0
 
 

@@ -47,6 +47,7 @@ class ImportReport:
     already_done: bool = False
     stopped: bool = False  # asked to stop before the end; running it again resumes
     errors: list[str] = field(default_factory=list)  # first few, "record N: reason"
+    communities: set[str] = field(default_factory=set)  # where new messages went
 
 
 def fingerprint(path: Path) -> str:
@@ -208,6 +209,7 @@ def import_file(
     def flush() -> None:
         results = pipeline.ingest(batch, Checkpoint(state["id"], position, rejected))
         made = sum(1 for r in results if r.status == "created")
+        report.communities.update(r.community for r in results if r.status == "created")
         report.created += made
         report.duplicates += len(results) - made
         batch.clear()

@@ -34,6 +34,7 @@ def test_import_twice_then_classify(env, capsys):
     assert main(["import", str(path)]) == 0
     out = capsys.readouterr()
     assert "created 2" in out.out and "rejected 1" in out.out and "record 3" in out.err
+    assert "cli: 0 topics from 2 messages of the last 30 days" in out.out  # reclustered
     assert main(["import", str(path)]) == 0
     assert "already imported" in capsys.readouterr().out
     assert main(["classify", "登录后闪退", "thanks!"]) == 0
