@@ -16,7 +16,7 @@ from service import __version__
 from service.alerts.worker import AlertWorker
 from service.api import alerts, classify, health, imports, intents, messages, queue, redaction, topics, trends
 from service.api.deps import AnyRole
-from service.api.errors import error_body, install
+from service.api.errors import API_ERRORS, error_body, install
 from service.api.limits import Gate
 from service.auth.middleware import AuthMiddleware, RateLimit
 from service.jobs import Jobs
@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.add_middleware(RequestObserver, metrics=metrics)
     for module in (health, classify, messages, topics, queue, trends, imports, alerts,
                    redaction, intents):
-        app.include_router(module.router)
+        # Every route but /healthz needs a key: declare the errors any of them may answer.
+        app.include_router(module.router, responses=None if module is health else API_ERRORS)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
 

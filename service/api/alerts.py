@@ -24,7 +24,8 @@ from service.alerts.subscriptions import (
 )
 from service.alerts.worker import queue_ping
 from service.api.deps import Admin, SettingsDep, StoreDep, check_scope, visible_or_404
-from service.api.errors import InputError
+from service.api.errors import BODY_ERRORS, InputError, responses
+from service.api.schemas import MAX_INT, Id
 from service.store import format_ts
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -110,7 +111,8 @@ class DeliveryPage(BaseModel):
     next_before: int | None = Field(description="Pass as `before` for the next page.")
 
 
-@router.post("/subscriptions", response_model=SubscriptionCreated, status_code=201)
+@router.post("/subscriptions", response_model=SubscriptionCreated, status_code=201,
+             responses=BODY_ERRORS)
 def create_subscription(body: SubscriptionIn, store: StoreDep, request: Request,
                         principal: Admin):
     """Subscribe a target to a community's events. The answer holds the secret: it is not
@@ -135,13 +137,15 @@ def list_subscriptions(store: StoreDep, principal: Admin, community: str | None 
                                    if principal.sees(s["community"])])
 
 
-@router.get("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
-def get_subscription(subscription_id: int, store: StoreDep, principal: Admin):
+@router.get("/subscriptions/{subscription_id}", response_model=SubscriptionOut,
+            responses=responses(404))
+def get_subscription(subscription_id: Id, store: StoreDep, principal: Admin):
     return SubscriptionOut(**public(_found(store, subscription_id, principal)))
 
 
-@router.delete("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
-def disable_subscription(subscription_id: int, store: StoreDep, principal: Admin):
+@router.delete("/subscriptions/{subscription_id}", response_model=SubscriptionOut,
+               responses=responses(404))
+def disable_subscription(subscription_id: Id, store: StoreDep, principal: Admin):
     """Disable: the subscription gets nothing more and its pending deliveries are
     cancelled. Nothing is deleted; disabling twice changes nothing."""
     _found(store, subscription_id, principal)
@@ -150,8 +154,8 @@ def disable_subscription(subscription_id: int, store: StoreDep, principal: Admin
 
 
 @router.post("/subscriptions/{subscription_id}/test", response_model=DeliveryOut,
-             status_code=202)
-def test_subscription(subscription_id: int, store: StoreDep, settings: SettingsDep,
+             status_code=202, responses=responses(404, 409))
+def test_subscription(subscription_id: Id, store: StoreDep, settings: SettingsDep,
                       request: Request, principal: Admin):
     """Queue a test alert to the subscription's target; follow it in the delivery log."""
     sub = _found(store, subscription_id, principal)
@@ -165,8 +169,9 @@ def test_subscription(subscription_id: int, store: StoreDep, settings: SettingsD
 @router.get("/deliveries", response_model=DeliveryPage)
 def list_deliveries(store: StoreDep, community: str, principal: Admin,
                     status: DeliveryStatus | None = None,
-                    subscription_id: int | None = None, event: str | None = None,
-                    before: Annotated[int | None, Query(description="Deliveries with a "
+                    subscription_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
+                    event: str | None = None,
+                    before: Annotated[int | None, Query(ge=1, le=MAX_INT, description="Deliveries with a "
                                                         "smaller id (paging).")] = None,
                     limit: Annotated[int, Query(ge=1, le=500)] = 50):
     """The delivery log of a community, newest first: attempts, last status code and
@@ -179,8 +184,8 @@ def list_deliveries(store: StoreDep, community: str, principal: Admin,
                         next_before=rows[-1]["id"] if more else None)
 
 
-@router.get("/deliveries/{delivery_id}", response_model=DeliveryOut)
-def get_delivery(delivery_id: int, store: StoreDep, principal: Admin):
+@router.get("/deliveries/{delivery_id}", response_model=DeliveryOut, responses=responses(404))
+def get_delivery(delivery_id: Id, store: StoreDep, principal: Admin):
     return DeliveryOut(**visible_or_404(principal, store.delivery(delivery_id),
                                         f"delivery with id {delivery_id}"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from service.api.deps import AnyRole, PipelineDep, SettingsDep, check_scope
-from service.api.errors import InputError, check_limits
+from service.api.errors import BODY_ERRORS, InputError, check_limits
 from service.api.limits import gated
 from service.api.schemas import (
     ClassifyRequest,
@@ -20,7 +20,7 @@ from service.schemas import check_text
 router = APIRouter(prefix="/v1", tags=["classify"])
 
 
-@router.post("/classify", response_model=ClassifyResponse,
+@router.post("/classify", response_model=ClassifyResponse, responses=BODY_ERRORS,
              dependencies=[Depends(gated("classify"))])
 def classify(payload: ClassifyRequest, pipeline: PipelineDep, settings: SettingsDep,
              principal: AnyRole):

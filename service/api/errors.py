@@ -10,9 +10,60 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.store import StoreError
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int] = Field(description="Where: e.g. [\"body\", \"messages\", 3, \"text\"] "
+                                 "or [\"query\", \"since\"]; [] for the request as a whole.")
+    msg: str
+    type: str | None = Field(None, description="The validator's error type (request "
+                             "validation errors only).")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer (4xx and 503)."""
+
+    error: str = Field(description="A stable code: invalid_input, unauthorized, forbidden, "
+                       "rate_limited, body_too_large, timeout, storage_unavailable, http_<status>.")
+    message: str = Field(description="One readable line summing up `detail`.")
+    detail: list[ErrorItem]
+
+
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.",
+                                "schema": {"type": "integer", "minimum": 1}}}
+_ERRORS = {
+    400: "The body could not be read (not UTF-8 JSON, or a malformed multipart body).",
+    401: "No valid API key (send `Authorization: Bearer <key>` or `X-API-Key`).",
+    403: "The key's role or communities do not allow this.",
+    404: "No such object, or it belongs to a community this key does not see.",
+    409: "Conflicts with the object's current state; the message says why.",
+    413: "Body, batch or upload over its limit (PULSE_MAX_BODY_BYTES, PULSE_MAX_BATCH, "
+         "PULSE_MAX_IMPORT_BYTES).",
+    415: "Wrong content type.",
+    422: "Invalid input; `detail` names each invalid field.",
+    429: "Over this key's rate limit (PULSE_RATE_LIMIT_RPS / PULSE_RATE_LIMIT_BURST).",
+    503: "At capacity, a model call timed out or storage is unavailable; nothing was "
+         "stored, retry after the delay.",
+}
+_HEADERS = {401: {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
+            429: _RETRY_AFTER, 503: _RETRY_AFTER}
+
+
+def responses(*codes: int) -> dict[int | str, dict]:
+    """OpenAPI declarations of these error answers, all with the ErrorBody shape."""
+    return {code: {"model": ErrorBody, "description": _ERRORS[code]}
+            | ({"headers": _HEADERS[code]} if code in _HEADERS else {}) for code in codes}
+
+
+# Every route behind an API key may answer these (auth, rate limit, request validation,
+# back-pressure and storage errors); routes add their own (404, 409, 413...).
+API_ERRORS = responses(401, 403, 422, 429, 503)
+# Routes that read a JSON body may also find it unreadable or too large.
+BODY_ERRORS = responses(400, 413)
 
 
 class InputError(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from service.api.deps import Operator, PipelineDep
+from service.api.errors import responses
 from service.api.schemas import Health
 
 router = APIRouter(tags=["health"])
@@ -17,7 +18,7 @@ def metrics(request: Request, principal: Operator):
     return Response(body, media_type=content_type)
 
 
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", response_model=Health, responses=responses(503))
 def healthz(pipeline: PipelineDep):
     return Health(status="ok", models=pipeline.classifier.versions,
                   messages=pipeline.store.count_messages())

@@ -7,6 +7,7 @@ The upload is streamed to a file beside the database (never held in memory), cap
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import re
 import tempfile
@@ -24,7 +25,8 @@ from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import Ingester
-from service.api.errors import InputError
+from service.api.errors import BODY_ERRORS, InputError, responses
+from service.api.schemas import Id
 from service.importer import FORMATS, ImportBusy, ImportJobs, check_file, parse_mapping
 
 router = APIRouter(prefix="/v1", tags=["imports"])
@@ -72,7 +74,12 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
     }}}}}}
 
 
-@router.post("/imports", response_model=ImportOut, status_code=202, openapi_extra=UPLOAD_BODY)
+ALREADY_DONE = {200: {"model": ImportOut, "description": "This file's content was already "
+                      "imported completely: that import, nothing runs."}}
+
+
+@router.post("/imports", response_model=ImportOut, status_code=202, openapi_extra=UPLOAD_BODY,
+             responses=ALREADY_DONE | BODY_ERRORS | responses(409, 415))
 async def upload_import(request: Request, response: Response, principal: Ingester):
     """Upload an export file and import it in the background (202, then poll `poll`).
 
@@ -104,8 +111,8 @@ async def upload_import(request: Request, response: Response, principal: Ingeste
     return _out(imports, import_id)
 
 
-@router.get("/imports/{import_id}", response_model=ImportOut)
-def get_import(import_id: int, request: Request, principal: Ingester):
+@router.get("/imports/{import_id}", response_model=ImportOut, responses=responses(404))
+def get_import(import_id: Id, request: Request, principal: Ingester):
     """Progress of an import: records read, created, duplicates, rejected, skipped (with
     reasons), the first errors with their record numbers, and the job's status."""
     return _out(import_jobs(request.app), import_id)
@@ -134,6 +141,9 @@ def _start(imports: ImportJobs, upload: Upload):
     except ValueError as exc:
         msg = _form_words(exc).replace(upload.path.name, upload.filename)
         raise InputError([{"loc": ["body", "file"], "msg": msg}]) from None
+    except csv.Error as exc:  # the CSV reader gave up on the first record
+        raise InputError([{"loc": ["body", "file"], "msg": f"{upload.filename} is not a "
+                           f"readable CSV file: {exc}"}]) from None
     return imports.start(upload.path, fmt, upload.digest, upload.filename, defaults,
                          mapping or None)
 

@@ -14,7 +14,8 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.deps import Operator, PipelineDep, Reader, SettingsDep, check_scope
-from service.api.errors import InputError
+from service.api.errors import BODY_ERRORS, InputError, responses
+from service.api.schemas import MAX_INT
 from service.nlp import custom
 from service.store import utc_now
 
@@ -35,7 +36,7 @@ class IntentsIn(BaseModel):
 class ActivateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1, description="The version to make active.")
+    version: int = Field(ge=1, le=MAX_INT, description="The version to make active.")
 
 
 class VersionOut(BaseModel):
@@ -72,7 +73,7 @@ class IntentsOut(BaseModel):
     history: list[VersionOut] = Field(description="Every version, newest first.")
 
 
-@router.put("/{community}/intents", response_model=IntentsOut)
+@router.put("/{community}/intents", response_model=IntentsOut, responses=BODY_ERRORS)
 def train_intents(community: str, body: IntentsIn, pipeline: PipelineDep,
                   settings: SettingsDep, principal: Operator):
     """Train the community's custom intent head from the examples; the new version becomes
@@ -90,9 +91,9 @@ def train_intents(community: str, body: IntentsIn, pipeline: PipelineDep,
     return IntentsOut(**custom.describe(pipeline.store, community, name))
 
 
-@router.get("/{community}/intents", response_model=IntentsOut)
+@router.get("/{community}/intents", response_model=IntentsOut, responses=responses(404))
 def show_intents(community: str, pipeline: PipelineDep, principal: Reader,
-                 version: Annotated[int | None, Query(ge=1, description="Another version "
+                 version: Annotated[int | None, Query(ge=1, le=MAX_INT, description="Another version "
                                                       "than the active one.")] = None):
     """The active version (or ``version``): labels, examples, metrics; and the history."""
     check_scope(principal, community)
@@ -104,7 +105,8 @@ def show_intents(community: str, pipeline: PipelineDep, principal: Reader,
     return IntentsOut(**found)
 
 
-@router.post("/{community}/intents/activate", response_model=IntentsOut)
+@router.post("/{community}/intents/activate", response_model=IntentsOut,
+             responses=BODY_ERRORS | responses(404, 409))
 def activate_intents(community: str, body: ActivateIn, pipeline: PipelineDep,
                      principal: Operator):
     """Make another version the active one (roll back); 404 for a version that does not

@@ -8,15 +8,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from service.api.deps import Ingester, PipelineDep, Reader, SettingsDep, StoreDep, check_scope, visible_or_404
-from service.api.errors import check_cursor, check_limits
+from service.api.errors import BODY_ERRORS, check_cursor, check_limits, responses
 from service.api.limits import gated
-from service.api.schemas import IngestRequest, IngestResponse, ItemOut, MessageOut, MessagePage
+from service.api.schemas import Id, IngestRequest, IngestResponse, ItemOut, MessageOut, MessagePage
 from service.store import MessageFilter, format_ts
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
 
-@router.post("", response_model=IngestResponse, dependencies=[Depends(gated("ingest"))])
+@router.post("", response_model=IngestResponse, responses=BODY_ERRORS,
+             dependencies=[Depends(gated("ingest"))])
 def ingest(payload: IngestRequest, pipeline: PipelineDep, settings: SettingsDep,
            request: Request, principal: Ingester):
     """Embed, classify and store messages; a (community, external_id) is stored once.
@@ -67,7 +68,7 @@ def list_messages(
     return MessagePage(items=[MessageOut(**r) for r in rows], next_cursor=next_cursor)
 
 
-@router.get("/{message_id}", response_model=MessageOut)
-def get_message(message_id: int, store: StoreDep, principal: Reader):
+@router.get("/{message_id}", response_model=MessageOut, responses=responses(404))
+def get_message(message_id: Id, store: StoreDep, principal: Reader):
     row = visible_or_404(principal, store.get_message(message_id), f"message with id {message_id}")
     return MessageOut(**row)

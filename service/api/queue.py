@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from service.api.deps import (
     Admin,
@@ -18,8 +18,8 @@ from service.api.deps import (
     check_scope,
     visible_or_404,
 )
-from service.api.errors import InputError
-from service.api.schemas import MessageOut
+from service.api.errors import BODY_ERRORS, InputError, responses
+from service.api.schemas import MAX_INT, Id, MessageOut
 from service.queue import actions
 from service.queue.priority import FACTORS, QueueConfig
 from service.queue.refresh import load_config
@@ -108,6 +108,12 @@ class ActionIn(BaseModel):
     value: str | list[str] | None = Field(None, description="relabel: the new label (flags: a "
                                           "list)")
 
+    @model_validator(mode="after")
+    def _relabel_names_field(self):
+        if self.action == "relabel" and self.field is None:
+            raise ValueError("relabel needs 'field' (sentiment, intent or flags) and 'value'")
+        return self
+
 
 class RelabelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -163,7 +169,7 @@ def list_queue(request: Request, store: StoreDep, community: str, principal: Mod
                status: Annotated[list[Status] | None, Query()] = None,
                kind: Kind | None = None, assignee: str | None = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0,
+               offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
                refresh: Annotated[bool, Query(description="Rescore now even if the queue was "
                                               "scored moments ago.")] = False):
     """Items to triage, highest priority first; default statuses: open and acknowledged.
@@ -177,8 +183,8 @@ def list_queue(request: Request, store: StoreDep, community: str, principal: Mod
     return QueuePage(items=[QueueItemOut(**i) for i in items], total=total, refreshed=counts)
 
 
-@router.get("/queue/{item_id}", response_model=QueueItemDetail)
-def get_item(item_id: int, store: StoreDep, principal: Moderator):
+@router.get("/queue/{item_id}", response_model=QueueItemDetail, responses=responses(404))
+def get_item(item_id: Id, store: StoreDep, principal: Moderator):
     """One item with what it is about and its full history of actions."""
     item = visible_or_404(principal, store.queue_item(item_id), f"queue item with id {item_id}")
     detail = item | {"actions": store.queue_actions(item_id=item_id)}
@@ -196,8 +202,9 @@ def get_item(item_id: int, store: StoreDep, principal: Moderator):
     return QueueItemDetail(**detail)
 
 
-@router.post("/queue/{item_id}/actions", response_model=ActionOut, status_code=201)
-def act_on_item(item_id: int, payload: ActionIn, pipeline: PipelineDep, principal: Moderator):
+@router.post("/queue/{item_id}/actions", response_model=ActionOut, status_code=201,
+             responses=BODY_ERRORS | responses(404, 409))
+def act_on_item(item_id: Id, payload: ActionIn, pipeline: PipelineDep, principal: Moderator):
     """Acknowledge, resolve, dismiss, reopen, assign, note, relabel, confirm a flag, or
     record an action on the member. Invalid transitions are 409 with the reason."""
     visible_or_404(principal, pipeline.store.queue_item(item_id), f"queue item with id {item_id}")
@@ -207,15 +214,17 @@ def act_on_item(item_id: int, payload: ActionIn, pipeline: PipelineDep, principa
         field=payload.field, value=payload.value, labels=actions.Labels.of(pipeline.classifier)))
 
 
-@router.post("/queue/actions/{action_id}/undo", response_model=ActionOut, status_code=201)
-def undo_action(action_id: int, payload: UndoIn, store: StoreDep, principal: Moderator):
+@router.post("/queue/actions/{action_id}/undo", response_model=ActionOut, status_code=201,
+             responses=BODY_ERRORS | responses(404, 409))
+def undo_action(action_id: Id, payload: UndoIn, store: StoreDep, principal: Moderator):
     """Reverse an action (logged as an 'undo' action; nothing is deleted)."""
     visible_or_404(principal, store.queue_action(action_id), f"action with id {action_id}")
     return _run(lambda: actions.undo(store, action_id, principal.name, _now(), payload.note))
 
 
-@router.post("/messages/{message_id}/relabel", response_model=ActionOut, status_code=201)
-def relabel_message(message_id: int, payload: RelabelIn, pipeline: PipelineDep,
+@router.post("/messages/{message_id}/relabel", response_model=ActionOut, status_code=201,
+             responses=BODY_ERRORS | responses(404, 409))
+def relabel_message(message_id: Id, payload: RelabelIn, pipeline: PipelineDep,
                     principal: Moderator):
     """A moderator's label for a message, stored as feedback for retraining."""
     visible_or_404(principal, pipeline.store.get_message(message_id),
@@ -228,7 +237,7 @@ def relabel_message(message_id: int, payload: RelabelIn, pipeline: PipelineDep,
 @router.get("/feedback", response_model=FeedbackPage)
 def list_feedback(store: StoreDep, community: str, principal: Moderator,
                   include_undone: bool = False,
-                  after_id: Annotated[int, Query(ge=0)] = 0,
+                  after_id: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
                   limit: Annotated[int, Query(ge=1, le=5000)] = 1000):
     """Moderators' relabels with the message text (what a retrain folds in)."""
     check_scope(principal, community)
@@ -242,7 +251,8 @@ def get_queue_settings(community: str, store: StoreDep, principal: Reader):
     return QueueSettings(**load_config(store, community).to_dict())
 
 
-@router.put("/communities/{community}/queue-settings", response_model=QueueSettings)
+@router.put("/communities/{community}/queue-settings", response_model=QueueSettings,
+            responses=BODY_ERRORS)
 def put_queue_settings(request: Request, community: str, payload: QueueSettings,
                        store: StoreDep, principal: Admin):
     """Weights and thresholds of this community's queue; missing weights count as 0."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.deps import Admin, PipelineDep, Reader, StoreDep, check_scope
+from service.api.errors import BODY_ERRORS
 from service.nlp.redact import KINDS, PLACEHOLDERS, parse_kinds
 from service.store import format_ts
 
@@ -40,7 +41,8 @@ def get_redaction(community: str, store: StoreDep, principal: Reader):
     return _out(community, store.redaction_kinds(community))
 
 
-@router.put("/communities/{community}/redaction", response_model=RedactionOut)
+@router.put("/communities/{community}/redaction", response_model=RedactionOut,
+            responses=BODY_ERRORS)
 def put_redaction(community: str, payload: RedactionIn, store: StoreDep, pipeline: PipelineDep,
                   principal: Admin):
     """Applies to messages ingested from now on (in this process at once, in other worker

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.schemas import MessageIn
+
+# SQLite integers are 64-bit: a larger id or offset can match nothing and would overflow the
+# driver (a 500), so ids and offsets are bounded and anything beyond is a 422.
+MAX_INT = 2**63 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
 class _OneOrMany(BaseModel):

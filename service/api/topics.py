@@ -17,8 +17,8 @@ from service.api.deps import (
     check_scope,
     visible_or_404,
 )
-from service.api.errors import InputError, check_cursor
-from service.api.schemas import MessageOut, MessagePage
+from service.api.errors import BODY_ERRORS, InputError, check_cursor, responses
+from service.api.schemas import MAX_INT, Id, MessageOut, MessagePage
 from service.jobs import JobBusy
 from service.schemas import check_text
 from service.store import MessageFilter
@@ -112,14 +112,14 @@ def list_topics(store: StoreDep, community: str, principal: Reader,
     return TopicList(items=[TopicOut(**topic_view(store, r, today)) for r in rows])
 
 
-@router.get("/topics/{topic_id}", response_model=TopicOut)
-def get_topic(topic_id: int, store: StoreDep, principal: Reader):
+@router.get("/topics/{topic_id}", response_model=TopicOut, responses=responses(404))
+def get_topic(topic_id: Id, store: StoreDep, principal: Reader):
     row = _topic(store, topic_id, principal)
     return TopicOut(**topic_view(store, row, reference_day(store, row["community"]), detail=True))
 
 
-@router.get("/topics/{topic_id}/messages", response_model=MessagePage)
-def topic_messages(topic_id: int, store: StoreDep, principal: Reader,
+@router.get("/topics/{topic_id}/messages", response_model=MessagePage, responses=responses(404))
+def topic_messages(topic_id: Id, store: StoreDep, principal: Reader,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None):
     row = _topic(store, topic_id, principal)
     check_cursor(cursor)
@@ -128,7 +128,8 @@ def topic_messages(topic_id: int, store: StoreDep, principal: Reader,
     return MessagePage(items=[MessageOut(**r) for r in rows], next_cursor=nxt)
 
 
-@router.post("/topics/recluster", response_model=RunOut, status_code=202)
+@router.post("/topics/recluster", response_model=RunOut, status_code=202,
+             responses=BODY_ERRORS | responses(409))
 def start_recluster(payload: ReclusterRequest, request: Request, store: StoreDep,
                     principal: Admin):
     """Start a recluster of one community in the background; poll the run for its end."""
@@ -141,15 +142,16 @@ def start_recluster(payload: ReclusterRequest, request: Request, store: StoreDep
     return RunOut(**store.get_run(run_id))
 
 
-@router.get("/topics/runs/{run_id}", response_model=RunOut)
-def get_run(run_id: int, store: StoreDep, principal: Reader):
+@router.get("/topics/runs/{run_id}", response_model=RunOut, responses=responses(404))
+def get_run(run_id: Id, store: StoreDep, principal: Reader):
     run = visible_or_404(principal, store.get_run(run_id), f"recluster run with id {run_id}")
     return RunOut(**run)
 
 
-@router.get("/search", response_model=SearchResult)
+@router.get("/search", response_model=SearchResult, responses=responses(404))
 def search(pipeline: PipelineDep, settings: SettingsDep, community: str, principal: Reader,
-           text: str | None = None, message_id: int | None = None,
+           text: str | None = None,
+           message_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
            limit: Annotated[int, Query(ge=1, le=100)] = 10):
     """Messages of a community most similar to a text or to a stored message."""
     check_scope(principal, community)
