@@ -84,9 +84,12 @@ def test_a_test_alert_is_delivered_signed_logged_and_counted(client, receiver):
                      ["status"] == "delivered" and d)
     assert row["attempts"] == 1 and row["status_code"] == 200 and row["delivered_at"]
     assert row["payload"]["event_id"] == got.headers["x-pulse-event-id"]
-    metrics = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
-    (sample,) = [s for s in metrics["pulse_alert_deliveries"].samples
-                 if s.name.endswith("_total")]
+
+    def counted():  # the counter moves just after the row is written: wait for it too
+        metrics = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
+        return [s for s in metrics["pulse_alert_deliveries"].samples if s.name.endswith("_total")]
+
+    (sample,) = wait_until(counted)
     assert sample.labels == {"target": "webhook", "outcome": "delivered"} and sample.value == 1
 
 
