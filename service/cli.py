@@ -213,15 +213,14 @@ def cmd_import(args, settings: Settings) -> int:
     from tqdm import tqdm
 
     from service.app import build_pipeline
-    from service.importer import check_options, detect_format, import_file, parse_mapping
+    from service.importer import check_file, import_file, parse_mapping
 
     if not args.file.is_file():
         raise ValueError(f"no such file: {args.file}")
     mapping = dict(parse_mapping(item) for item in args.map)
     defaults = {k: v for k, v in {"community": args.community, "channel": args.channel}.items()
                 if v}
-    fmt = detect_format(args.file, args.format)
-    check_options(fmt, defaults)  # before the models load
+    fmt = check_file(args.file, args.format, defaults)  # before the models load
     pipeline = build_pipeline(settings)
     with tqdm(desc=f"importing {args.file.name}", unit="msg", file=sys.stderr) as bar:
         report = import_file(pipeline, args.file, fmt, defaults, args.batch_size,

@@ -95,7 +95,10 @@ def check_file(path: Path, fmt: str | None, defaults: dict | None = None) -> str
         except ijson.JSONError as exc:
             raise ValueError(f"{path.name} is not a discourse export: {exc}") from None
         return fmt
-    first = next(read_records(path, fmt), None)
+    try:
+        first = next(read_records(path, fmt), None)
+    except csv.Error as exc:  # the CSV reader gave up on the first record
+        raise ValueError(f"{path.name} is not a readable CSV file: {exc}") from None
     if fmt in EXPORTS and first is not None and first[0] == 1 \
             and isinstance(first[1], str) and "not valid JSON" in first[1]:
         raise ValueError(f"{path.name} is not a {fmt} export: {first[1]}")

@@ -6,6 +6,7 @@ Shape: {"error": code, "message": one readable line, "detail": [{"loc": [...], "
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -102,11 +103,12 @@ def _where(loc) -> str:
     out = ""
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out or "body"
+    return out or ("body" if list(loc) == ["body"] else "")
 
 
 def _summary(detail: list[dict]) -> str:
-    shown = "; ".join(f"{_where(d['loc'])}: {d['msg']}" for d in detail[:5])
+    shown = "; ".join(f"{where}: {d['msg']}" if (where := _where(d["loc"])) else d["msg"]
+                      for d in detail[:5])
     more = f" (and {len(detail) - 5} more)" if len(detail) > 5 else ""
     return shown + more
 
@@ -154,6 +156,14 @@ def install(app: FastAPI) -> None:
                    "stored, retry after the delay"}]
         return JSONResponse(error_body("timeout", detail), status_code=503,
                             headers={"Retry-After": "2"})
+
+    @app.exception_handler(sqlite3.Error)
+    async def _sqlite(request: Request, exc: sqlite3.Error) -> JSONResponse:
+        # A read (or a new connection) failed: the database is unavailable, not the client
+        # wrong; writes already come as StoreError.
+        detail = [{"loc": [], "msg": f"storage unavailable: {exc}"}]
+        return JSONResponse(error_body("storage_unavailable", detail), status_code=503,
+                            headers={"Retry-After": "5"})
 
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError) -> JSONResponse:

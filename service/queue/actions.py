@@ -48,9 +48,9 @@ class Labels:
             if not isinstance(value, list) or any(v not in FLAG_NAMES for v in value):
                 raise ValueError(f"flags must be a list of {', '.join(FLAG_NAMES)}")
             return sorted(set(value))
-        allowed = getattr(self, field, None)
-        if allowed is None:
+        if field not in ("sentiment", "intent"):
             raise ValueError("field must be one of sentiment, intent, flags")
+        allowed = getattr(self, field)
         if value not in allowed:
             raise ValueError(f"{field} must be one of {', '.join(allowed)}")
         return value
