@@ -148,6 +148,29 @@ def choose_threshold(scores: np.ndarray, positive: np.ndarray) -> float:
     return round(best, 2)
 
 
+def choose_threshold_within(scores: np.ndarray, positive: np.ndarray, harmless: np.ndarray,
+                            max_false_alarms: float) -> float:
+    """Flag threshold that maximises F1 on the labelled validation rows among those that
+    flag at most ``max_false_alarms`` of ``harmless`` (validation scores of unlabelled
+    ordinary messages, e.g. real chat); the strictest threshold if none does.
+
+    F1 alone, on a validation set with a few positives beside thousands of chat lines,
+    lands just under one of those positives: a coin toss between recall and false alarms.
+    Capping the false-alarm rate on real chat states the trade-off the queue needs.
+    """
+    grid = np.round(np.linspace(0.05, 0.99, 95), 2)
+    best, best_f1 = float(grid[-1]), -1.0
+    for t in grid:
+        if float((harmless >= t).mean()) > max_false_alarms:
+            continue
+        pred = scores >= t
+        tp = float((pred & positive).sum())
+        f1 = 2 * tp / max(float(pred.sum() + positive.sum()), 1.0)
+        if f1 > best_f1:
+            best, best_f1 = float(t), f1
+    return round(best, 2)
+
+
 def by_group(examples: Sequence[Example], key) -> dict[str, list[int]]:
     groups: dict[str, list[int]] = {}
     for i, e in enumerate(examples):
@@ -190,8 +213,13 @@ def train_head(
     cs: Sequence[float] = (0.5, 2.0, 8.0, 32.0),
     flag: str | None = None,
     with_chars: bool = True,
+    alarm_budget: tuple[str, float] | None = None,
 ) -> tuple[Head, dict]:
     """Fit one head: C chosen on validation macro-F1, threshold (flags) on validation F1.
+
+    With ``alarm_budget`` = (source, rate) a flag's threshold maximises F1 on the other
+    validation rows while flagging at most ``rate`` of the validation rows from ``source``
+    (``choose_threshold_within``).
 
     With ``with_chars`` a character n-gram layer is fitted too and mixed in with the weight
     that scores best on validation (a weight of 1 keeps the embedding alone).
@@ -218,9 +246,19 @@ def train_head(
     yva_idx = np.array([list(labels).index(y) for y in yva])
     head = replace(head, temperature=fit_temperature(head.raw_logits(xva, texts_va), yva_idx))
     probs_va = head.predict_proba(xva, texts_va)
+    alarms = None
     if flag is not None:
-        scores = probs_va[:, labels.index(flag)]
-        head = replace(head, threshold=choose_threshold(scores, np.array(yva) == flag))
+        scores, positive = probs_va[:, labels.index(flag)], np.array(yva) == flag
+        if alarm_budget is None:
+            threshold = choose_threshold(scores, positive)
+        else:
+            harmless = np.array([e.source == alarm_budget[0] for e in val])
+            threshold = choose_threshold_within(scores[~harmless], positive[~harmless],
+                                                scores[harmless], alarm_budget[1])
+            alarms = {"source": alarm_budget[0], "budget": alarm_budget[1],
+                      "validation_rate": round(float((scores[harmless] >= threshold).mean()), 4),
+                      "n": int(harmless.sum())}
+        head = replace(head, threshold=threshold)
     else:
         head = replace(head, uncertain_below=choose_uncertain(probs_va, yva_idx))
     report = {"head": name, "version": version, "embedder": embedder.name, "C": c,
@@ -228,6 +266,7 @@ def train_head(
               "with_chars": with_chars,
               "temperature": head.temperature, "uncertain_below": head.uncertain_below,
               "n_train": len(train), "n_val": len(val),
+              **({"false_alarm_budget": alarms} if alarms else {}),
               "train_sources": dict(Counter(e.source for e in train)), "test": {}}
     for test_name, examples in tests.items():
         x = embed_cached(embedder, [e.text for e in examples], desc=f"{name}: {test_name}")
@@ -318,16 +357,45 @@ def evaluate(head: Head, vectors: np.ndarray, examples: Sequence[Example],
     return out
 
 
+def false_alarms(head: Head, vectors: np.ndarray, texts: Sequence[str],
+                 alarm_labels: Sequence[str] = ()) -> dict:
+    """On messages assumed harmless: the share a flag head flags, or the share an intent
+    head labels as each of ``alarm_labels`` (the service's rule: "uncertain" below the cut)."""
+    probs = head.predict_proba(vectors, list(texts))
+    out: dict = {"n": len(texts)}
+    if len(head.labels) == 2 and not alarm_labels:
+        flagged = probs[:, 1] >= head.threshold
+        out["flagged"] = round(float(flagged.mean()), 4)
+        return out
+    confident = probs.max(axis=1) >= head.uncertain_below
+    for label in alarm_labels:
+        hit = (probs.argmax(axis=1) == head.labels.index(label)) & confident
+        out[label] = round(float(hit.mean()), 4)
+    return out
+
+
 def train_and_write(name: str, version: str, labels: Sequence[str], splits: tuple,
                     weights_fn, card_fn, embedder: Embedder | None = None,
-                    flag: str | None = None, with_chars: bool = True) -> Head:
-    """Fit a head on (train, validation, tests) and write its folder in models/."""
+                    flag: str | None = None, with_chars: bool = True,
+                    alarm_budget: tuple[str, float] | None = None,
+                    harmless: dict[str, Sequence[str]] | None = None,
+                    alarm_labels: Sequence[str] = ()) -> Head:
+    """Fit a head on (train, validation, tests) and write its folder in models/.
+
+    ``harmless`` maps a name to held-out texts assumed harmless (e.g. real chat of test
+    conversations): the report gives the share that would raise an alarm (``false_alarms``).
+    """
     from service.settings import REPO_ROOT
 
     train, val, tests = splits
+    embedder = embedder or default_embedder()
     head, report = train_head(name, version, labels, train, val, tests,
-                              embedder or default_embedder(), weights_fn(train), flag=flag,
-                              with_chars=with_chars)
+                              embedder, weights_fn(train), flag=flag,
+                              with_chars=with_chars, alarm_budget=alarm_budget)
+    for set_name, texts in (harmless or {}).items():
+        x = embed_cached(embedder, list(texts), desc=f"{name}: {set_name}")
+        report.setdefault("false_alarms", {})[set_name] = false_alarms(head, x, texts,
+                                                                       alarm_labels)
     write_artifact(REPO_ROOT / "models" / name, head, report, card_fn(report))
     print(f"{name} head written; validation macro-F1 {report['validation_macro_f1']}, "
           f"threshold {head.threshold}")

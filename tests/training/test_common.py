@@ -1,6 +1,15 @@
 import numpy as np
 
-from training.common import balanced_weights, choose_threshold, choose_uncertain, ece, fit_temperature
+from service.nlp.heads import Head
+from training.common import (
+    balanced_weights,
+    choose_threshold,
+    choose_threshold_within,
+    choose_uncertain,
+    ece,
+    false_alarms,
+    fit_temperature,
+)
 
 
 def test_fit_temperature_recovers_overconfidence():
@@ -35,3 +44,26 @@ def test_threshold_and_weights():
     assert 0.2 < choose_threshold(scores, np.array([False, False, True, True])) <= 0.8
     w = balanced_weights(["a", "a", "a", "b"])
     assert np.isclose(w[:3].sum(), w[3]) and np.isclose(w.sum(), 4)
+
+
+def test_threshold_within_a_false_alarm_budget_on_harmless_messages():
+    scores = np.array([0.4, 0.9, 0.1, 0.2])
+    positive = np.array([True, True, False, False])
+    chat = np.linspace(0.0, 0.8, 1000)  # harmless messages scoring up to 0.8
+    t = choose_threshold_within(scores, positive, chat, max_false_alarms=0.01)
+    assert (chat >= t).mean() <= 0.01 and t <= 0.9  # the budget binds, F1 picks within it
+    loose = choose_threshold_within(scores, positive, chat, max_false_alarms=1.0)
+    assert loose == choose_threshold(scores, positive)  # no budget: plain F1
+    assert choose_threshold_within(scores, positive, np.ones(10), 0.0) == 0.99  # none fits
+
+
+def test_false_alarms_count_flags_and_alarm_intents():
+    vectors = np.eye(3, dtype=np.float32)
+    flag = Head("abuse", "1", ("clean", "abuse"), "x", np.array([[0, 0, 0], [-5, 5, -5]], np.float32),
+                np.zeros(2, np.float32), threshold=0.5)
+    assert false_alarms(flag, vectors, ["a", "b", "c"]) == {"n": 3, "flagged": 0.3333}
+    intent = Head("intent", "1", ("chitchat", "abuse"), "x",
+                  np.array([[5, 0, 0], [0, 5, 0.1]], np.float32), np.zeros(2, np.float32),
+                  uncertain_below=0.6)
+    out = false_alarms(intent, vectors, ["a", "b", "c"], alarm_labels=("abuse",))
+    assert out == {"n": 3, "abuse": 0.3333}  # the third is a near tie: "uncertain"
