@@ -9,6 +9,7 @@
     pulse queue --community C        the moderators' queue, ranked, with the top factors
     pulse report --community C       the weekly report (Markdown, HTML or JSON)
     pulse keys create|list|revoke    API keys with a role and community scope
+    pulse retrain               rebuild the heads with moderators' relabels folded in
     pulse alerts add|list|disable|run|deliveries   alert subscriptions and webhooks
     pulse redaction --community C    show or set the PII kinds redacted before storage
     pulse intents train|show|activate --community C   a community's own intent labels
@@ -172,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     ia = intents_sub.add_parser("activate", help="make another version active (roll back)")
     ia.add_argument("--community", required=True)
     ia.add_argument("--version", required=True, type=int)
+
+    sub.add_parser("retrain", help="rebuild every head with the moderators' relabels folded in")
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -518,12 +521,26 @@ def cmd_intents(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_retrain(args, settings: Settings) -> int:
+    import os
+
+    from training import train_all
+
+    if not settings.db_path.exists():
+        raise ValueError(f"no database at {settings.db_path}")
+    os.environ["PULSE_FEEDBACK_DB"] = str(settings.db_path)
+    train_all.main()
+    print("heads rebuilt in models/ (see each metrics.json 'feedback'); restart the service "
+          "to load them", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {"serve": cmd_serve, "prepare": cmd_prepare, "import": cmd_import,
             "classify": cmd_classify, "recluster": cmd_recluster, "topics": cmd_topics,
             "demo": cmd_demo, "queue": cmd_queue, "report": cmd_report,
             "backup": cmd_backup, "restore": cmd_restore, "export": cmd_export,
             "keys": cmd_keys, "alerts": cmd_alerts, "redaction": cmd_redaction,
-            "intents": cmd_intents}
+            "intents": cmd_intents, "retrain": cmd_retrain}
 
 if __name__ == "__main__":
     sys.exit(main())

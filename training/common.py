@@ -374,6 +374,24 @@ def false_alarms(head: Head, vectors: np.ndarray, texts: Sequence[str],
     return out
 
 
+def with_feedback(name: str, train: list, tests: dict, labels: Sequence[str]):
+    """Add the moderators' relabels of ``PULSE_FEEDBACK_DB`` (if set) to the train split;
+    texts of the held-out tests are left out (training/feedback.py)."""
+    import os
+
+    from training import feedback
+    from training.data import normalise
+
+    db = os.environ.get("PULSE_FEEDBACK_DB")
+    if not db:
+        return train, None
+    held_out = {normalise(e.text) for rows in tests.values() for e in rows}
+    extra, counts = feedback.examples(db, name, held_out, tuple(labels))
+    print(f"{name}: {counts['used']} moderator relabels folded in "
+          f"({counts['excluded_held_out']} left out: in a held-out test set)")
+    return list(train) + extra, counts
+
+
 def train_and_write(name: str, version: str, labels: Sequence[str], splits: tuple,
                     weights_fn, card_fn, embedder: Embedder | None = None,
                     flag: str | None = None, with_chars: bool = True,
@@ -388,10 +406,13 @@ def train_and_write(name: str, version: str, labels: Sequence[str], splits: tupl
     from service.settings import REPO_ROOT
 
     train, val, tests = splits
+    train, folded = with_feedback(name, train, tests, labels)
     embedder = embedder or default_embedder()
     head, report = train_head(name, version, labels, train, val, tests,
                               embedder, weights_fn(train), flag=flag,
                               with_chars=with_chars, alarm_budget=alarm_budget)
+    if folded is not None:
+        report["feedback"] = folded
     for set_name, texts in (harmless or {}).items():
         x = embed_cached(embedder, list(texts), desc=f"{name}: {set_name}")
         report.setdefault("false_alarms", {})[set_name] = false_alarms(head, x, texts,
