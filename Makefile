@@ -47,9 +47,17 @@ eval: install
 	$(PY) -m eval.embedders
 	$(PY) -m eval.tune_topics
 	$(PY) -m eval.topics
+	$(PY) -m eval.fewshot
+	$(PY) -m eval.chat_flags
+	$(PY) -m eval.redaction
+	$(PY) -m eval.operators
+	$(PY) -m eval.feedback
 
 bench: install
 	$(PY) -m eval.speed
+	$(PY) -m eval.load
+	$(PY) -m eval.faults
+	$(PY) -m eval.trust
 
 lint: install
 	$(VENV)/bin/ruff check service training eval tests
