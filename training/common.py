@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from service.nlp.embedder import Embedder, load_embedder
 from service.nlp.heads import Head, save_head
+from service.nlp.heads import choose_uncertain as heads_choose_uncertain
 from service.settings import Settings
 from training.data import Example, cache_dir
 
@@ -106,22 +107,8 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
 
 
 def choose_uncertain(probs: np.ndarray, y: np.ndarray, min_coverage: float = 0.6) -> float:
-    """Lowest top-probability threshold whose confident predictions halve the validation
-    error rate while keeping at least ``min_coverage`` of messages; if none does, the one
-    with the best confident accuracy at that coverage."""
-    top, correct = probs.max(axis=1), probs.argmax(axis=1) == y
-    target = min(0.95, correct.mean() + (1 - correct.mean()) / 2)
-    best_t, best_acc = 0.0, float(correct.mean())
-    for t in np.round(np.arange(0.3, 0.96, 0.05), 2):
-        kept = top >= t
-        if kept.mean() < min_coverage:
-            break
-        acc = float(correct[kept].mean())
-        if acc >= target:
-            return float(t)
-        if acc > best_acc:
-            best_t, best_acc = float(t), acc
-    return best_t
+    """The built-in heads' cut, on validation data (service/nlp/heads.py has the rule)."""
+    return heads_choose_uncertain(probs, y, min_coverage)
 
 
 def ece(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> float:

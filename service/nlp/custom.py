@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from service.nlp import heads
 from service.nlp.charngrams import CharNgramLayer, fit_idf
 from service.nlp.classifier import UNCERTAIN
 from service.nlp.heads import Head
@@ -224,19 +225,7 @@ def choose_uncertain(probs: np.ndarray, y: np.ndarray, min_coverage: float = 0.5
     floor is lower than the built-in heads' 0.6: better "uncertain" than a wrong custom
     label counted in an operator's numbers; more examples raise the coverage.
     """
-    top, correct = probs.max(axis=1), probs.argmax(axis=1) == y
-    target = min(0.95, correct.mean() + (1 - correct.mean()) / 2)
-    best_t, best_acc = 0.0, float(correct.mean())
-    for t in np.round(np.arange(0.3, 0.96, 0.05), 2):
-        kept = top >= t
-        if kept.mean() < min_coverage:
-            break
-        acc = float(correct[kept].mean())
-        if acc >= target:
-            return float(t)
-        if acc > best_acc:
-            best_t, best_acc = float(t), acc
-    return best_t
+    return heads.choose_uncertain(probs, y, min_coverage)
 
 
 def cv_metrics(probs: np.ndarray, y: np.ndarray, labels: tuple[str, ...],

@@ -123,3 +123,26 @@ def load_heads(models_dir: Path, embedder_name: str) -> dict[str, Head]:
             )
         heads[name] = head
     return heads
+
+
+def choose_uncertain(probs: np.ndarray, y: np.ndarray, min_coverage: float = 0.6) -> float:
+    """The "uncertain" cut on the calibrated top probability (``uncertain_below``).
+
+    The lowest cut whose answered examples halve the error rate while at least
+    ``min_coverage`` of them are answered; if none does, the cut with the best accuracy
+    among those answering that many. Used by the built-in heads (validation data) and the
+    custom intent heads (out-of-fold predictions).
+    """
+    top, correct = probs.max(axis=1), probs.argmax(axis=1) == y
+    target = min(0.95, correct.mean() + (1 - correct.mean()) / 2)
+    best_t, best_acc = 0.0, float(correct.mean())
+    for t in np.round(np.arange(0.3, 0.96, 0.05), 2):
+        kept = top >= t
+        if kept.mean() < min_coverage:
+            break
+        acc = float(correct[kept].mean())
+        if acc >= target:
+            return float(t)
+        if acc > best_acc:
+            best_t, best_acc = float(t), acc
+    return best_t
