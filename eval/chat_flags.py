@@ -118,6 +118,21 @@ def flag_scores(head: Head, flag: str, examples, x: np.ndarray) -> dict:
             "recall": c["recall"], "f1": c["f1"]}
 
 
+def queue_scores(heads: dict[str, Head], examples, x: np.ndarray, intent: np.ndarray) -> dict:
+    """What reaches the moderators' queue (either flag, or intent abuse/spam_ad): the share
+    of the seed abuse and spam_ad messages that do, and of the other seed messages."""
+    texts = [e.text for e in examples]
+    queued = np.isin(intent, SEVERE_INTENTS)
+    for flag in ("abuse", "spam"):
+        head = heads[flag]
+        queued |= head.predict_proba(x, texts)[:, head.labels.index(flag)] >= head.threshold
+    y = np.array([e.label for e in examples])
+    others = ~np.isin(y, SEVERE_INTENTS)
+    return {"abuse_recall": round(float(queued[y == "abuse"].mean()), 4),
+            "spam_ad_recall": round(float(queued[y == "spam_ad"].mean()), 4),
+            "others_queued": round(float(queued[others].mean()), 4), "n_others": int(others.sum())}
+
+
 def seed_scores(heads: dict[str, Head], sets: dict, embed) -> dict:
     out: dict = {}
     for lang in ("zh", "en", "mixed"):
@@ -135,6 +150,7 @@ def seed_scores(heads: dict[str, Head], sets: dict, embed) -> dict:
         row["intent"] = {"n": m["n"], "macro_f1": m["macro_f1"], "accuracy": m["accuracy"],
                          **{label: {k: m["per_class"][label][k] for k in ("precision", "recall")}
                             for label in (*SEVERE_INTENTS, "chitchat")}}
+        row["queue"] = queue_scores(heads, examples, x, intent_labels(head, probs))
         out[lang] = row
     sms = sets["sms_test"]
     out["en sms spam collection"] = {
@@ -201,6 +217,13 @@ def seeds_md(results: dict) -> str:
                          i["spam_ad"]["precision"], i["spam_ad"]["recall"]])
     out = table(["lang", "heads", "abuse P", "abuse R", "spam P", "spam R", "intent macro-F1",
                  "intent abuse P", "intent abuse R", "intent spam_ad P", "intent spam_ad R"], rows)
+    queue = [[lang, name, r["seeds"][lang]["queue"]["abuse_recall"],
+              r["seeds"][lang]["queue"]["spam_ad_recall"], r["seeds"][lang]["queue"]["others_queued"]]
+             for lang in ("zh", "en", "mixed") for name, r in results.items()]
+    out += ("\nWhat reaches the queue (abuse or spam flag, or intent `abuse`/`spam_ad`): share "
+            "of the seed abuse and spam_ad messages, and of the other seed messages (false "
+            "alarms on written questions, bug reports, complaints, requests, praise, chitchat):\n\n"
+            + table(["lang", "heads", "abuse queued", "spam_ad queued", "others queued"], queue))
     sms = [[name, r["seeds"]["en sms spam collection"]["spam_flag"]["precision"],
             r["seeds"]["en sms spam collection"]["spam_flag"]["recall"],
             r["seeds"]["en sms spam collection"]["spam_flag"]["f1"]] for name, r in results.items()]
@@ -223,7 +246,7 @@ def _versions(r: dict) -> str:
 
 
 def report_md(results: dict, m: dict) -> str:
-    refs = "".join(f" `--before {r['ref']}`" for r in results.values() if "ref" in r)
+    refs = "".join(f" --before {r['ref']}" for r in results.values() if "ref" in r)
     return (
         "# Moderation flags on ordinary chat\n\n"
         f"Machine: {describe(m)}. Reproduce: `python -m eval.chat_flags{refs}`.\n\n"
