@@ -320,7 +320,9 @@ def trec_questions() -> list[Example]:
 
 
 def seeds(kind: str = "intent") -> list[Example]:
-    """The project's own seed messages (zh, en, mixed); their split is fixed in the files.
+    """The project's own seed messages (zh, en, mixed); their split is fixed in the files
+    (`intent_{lang}.jsonl` hold the held-out third; `intent_{lang}_more.jsonl` add training
+    rows only).
 
     ``kind`` picks the label: intent, sentiment, abuse (abuse/clean) or spam (spam/clean).
     """
@@ -341,7 +343,9 @@ def seeds(kind: str = "intent") -> list[Example]:
                 raise ValueError(kind)
             split = "val" if row["split"] == "train" and _seed_val(row["text"]) else row["split"]
             out.append(Example(row["text"], label, row["lang"], f"seeds-{row['lang']}", split))
-    return out
+    # Later seed files add training rows only; a row that repeats a held-out text is dropped.
+    held_out = {normalise(e.text).lower() for e in out if e.split == "test"}
+    return [e for e in out if e.split == "test" or normalise(e.text).lower() not in held_out]
 
 
 def _seed_val(text: str) -> bool:

