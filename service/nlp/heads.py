@@ -2,7 +2,7 @@
 
 A head folder holds ``config.json`` (labels, embedder, version, threshold), ``weights.npz``
 (a softmax layer over the embedding, optionally mixed with a character n-gram layer over
-the text), ``metrics.json`` and ``MODEL_CARD.md``.
+the text, plus a sentiment-lexicon layer), ``metrics.json`` and ``MODEL_CARD.md``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from service.nlp.charngrams import CharNgramLayer
+from service.nlp.lexicon import FEATURES as LEXICON_FEATURES
+from service.nlp.lexicon import LexiconLayer
 
 HEAD_NAMES = ("sentiment", "intent", "abuse", "spam")
 
@@ -35,6 +37,7 @@ class Head:
     uncertain_below: float = 0.0  # labels: below this top probability, say "uncertain"
     chars: CharNgramLayer | None = None  # optional text layer ...
     mix: float = 1.0  # ... logits = mix * embedding logits + (1 - mix) * text logits
+    lexicon: LexiconLayer | None = None  # optional: lexicon scores added to the logits
     extra: dict = field(default_factory=dict)
 
     @property
@@ -48,6 +51,10 @@ class Head:
             if texts is None and ngram_counts is None:
                 raise ValueError(f"head {self.name!r} also reads the text: pass texts")
             logits = self.mix * logits + (1 - self.mix) * self.chars.logits(texts, ngram_counts)
+        if self.lexicon is not None:
+            if texts is None:
+                raise ValueError(f"head {self.name!r} also reads the text: pass texts")
+            logits = self.lexicon.logits(logits, texts)
         return logits
 
     def predict_proba(self, vectors: np.ndarray, texts: list[str] | None = None,
@@ -70,7 +77,8 @@ def save_head(folder: Path, head: Head) -> None:
         "temperature": head.temperature,
         "uncertain_below": head.uncertain_below,
         "mix": head.mix,
-        "kind": "softmax-linear" + ("+char-ngrams" if head.chars is not None else ""),
+        "kind": "softmax-linear" + ("+char-ngrams" if head.chars is not None else "")
+                + ("+lexicon" if head.lexicon is not None else ""),
         **head.extra,
     }
     (folder / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
@@ -79,6 +87,7 @@ def save_head(folder: Path, head: Head) -> None:
         weights=head.weights.astype(np.float32),
         bias=head.bias.astype(np.float32),
         **(head.chars.arrays() if head.chars is not None else {}),
+        **(head.lexicon.arrays() if head.lexicon is not None else {}),
     )
 
 
@@ -88,6 +97,7 @@ def load_head(folder: Path) -> Head:
         with np.load(folder / "weights.npz") as arrays:
             weights, bias = arrays["weights"], arrays["bias"]
             chars = CharNgramLayer.from_arrays(arrays) if "char_weights" in arrays else None
+            lexicon = LexiconLayer.from_arrays(arrays) if "lexicon_weights" in arrays else None
     except (OSError, KeyError, ValueError) as exc:
         raise HeadError(f"cannot load head from {folder}: {exc}") from exc
     known = {"name", "version", "labels", "embedder", "dim", "threshold", "kind", "temperature",
@@ -104,10 +114,14 @@ def load_head(folder: Path) -> Head:
         uncertain_below=float(config.get("uncertain_below", 0.0)),
         chars=chars,
         mix=float(config.get("mix", 1.0)),
+        lexicon=lexicon,
         extra={k: v for k, v in config.items() if k not in known},
     )
     if weights.shape != (len(head.labels), config["dim"]) or bias.shape != (len(head.labels),):
         raise HeadError(f"{folder}: weights do not match labels/dim in config.json")
+    k = len(head.labels)
+    if lexicon is not None and lexicon.weights.shape != (k, len(LEXICON_FEATURES)):
+        raise HeadError(f"{folder}: lexicon layer does not match the labels in config.json")
     return head
 
 

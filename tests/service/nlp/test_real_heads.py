@@ -53,6 +53,10 @@ def test_loading_leaves_nothing_to_load_on_the_first_request(classifier):
     import sys
 
     from service.nlp.charngrams import _hasher
+    from service.nlp.lexicon import _analyzer
 
     # the text layer's hasher and its imports are ready before any request arrives
     assert "sklearn.feature_extraction.text" in sys.modules and _hasher.cache_info().currsize == 1
+    # ... and so is the sentiment head's lexicon (VADER reads its lexicon file once)
+    assert classifier.heads["sentiment"].lexicon is not None
+    assert _analyzer.cache_info().currsize == 1
