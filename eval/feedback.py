@@ -83,8 +83,8 @@ def main() -> None:
     extra, counts = feedback.examples(db, FLAG, held_out, ("clean", FLAG))
     chat_texts = [e.text for e in data.chitchat_lines() if e.split == "test"]
     chat_x = embed_cached(embedder, chat_texts, desc="held-out chat")
-    budget = ({"alarm_budget": ("chitchat", flags.FALSE_ALARM_BUDGET)}
-              if hasattr(flags, "FALSE_ALARM_BUDGET") else {})  # as training/flags.py does
+    budget = flags.FALSE_ALARM_BUDGET[FLAG]  # the threshold rule of training/flags.py
+    budget = {"alarm_budget": None if budget is None else ("chitchat", budget)}
     runs = {}
     for name, rows in (("without relabels", train), ("with relabels", list(train) + extra)):
         head, report = train_head(FLAG, "eval", ("clean", FLAG), rows, val, tests, embedder,
