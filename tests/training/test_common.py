@@ -67,3 +67,36 @@ def test_false_alarms_count_flags_and_alarm_intents():
                   uncertain_below=0.6)
     out = false_alarms(intent, vectors, ["a", "b", "c"], alarm_labels=("abuse",))
     assert out == {"n": 3, "abuse": 0.3333}  # the third is a near tie: "uncertain"
+
+
+def _lexicon_case(informative: bool):
+    """Two labels whose own (out-of-fold) logits know nothing; the texts' VADER scores
+    separate them when ``informative``."""
+    from training.data import Example
+
+    good = ["I love it, wonderful", "great job, thanks!", "this is awesome", "happy with it"]
+    bad = ["I hate it, awful", "terrible, worst ever", "this is horrible", "so sad and angry"]
+    rows = []
+    for i in range(40):
+        label = "positive" if i % 2 else "negative"
+        if informative:
+            text = (good if label == "positive" else bad)[i % 4] + f" #{i}"
+        else:
+            text = (good + bad)[i % 8] + f" #{i}"
+        rows.append(Example(text, label, "en", "seeds-en", "train"))
+    return rows, [e.label for e in rows]
+
+
+def test_lexicon_layer_kept_only_when_it_helps_out_of_fold():
+    from training.common import add_lexicon_layer
+
+    head = Head("sentiment", "1", ("negative", "positive"), "x",
+                np.zeros((2, 4), np.float32), np.zeros(2, np.float32))
+    rows, y = _lexicon_case(informative=True)
+    oof = np.zeros((len(rows), 2))
+    kept = add_lexicon_layer(head, rows, y, np.ones(len(rows)), oof)
+    assert kept.lexicon is not None
+    probs = kept.predict_proba(np.zeros((2, 4), np.float32), ["wonderful, love it", "awful"])
+    assert probs[0, 1] > 0.5 > probs[1, 1]
+    rows, y = _lexicon_case(informative=False)
+    assert add_lexicon_layer(head, rows, y, np.ones(len(rows)), oof).lexicon is None

