@@ -44,6 +44,8 @@ train: install
 eval: install
 	$(PY) -m pip install --quiet -e '.[dev,eval]'
 	$(PY) -m eval.heads
+	$(PY) -m eval.intent_sources
+	$(PY) -m eval.zh_reviews
 	$(PY) -m eval.embedders
 	$(PY) -m eval.tune_topics
 	$(PY) -m eval.topics
