@@ -20,25 +20,26 @@ from service.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITER = """
-import sys
+import sys, pathlib
 from service.store import Store
 from tests.fakes import labelled
-store, k = Store(sys.argv[1]), int(sys.argv[2])
-made = 0
-for b in range(100):
+store, k, stop = Store(sys.argv[1]), int(sys.argv[2]), pathlib.Path(sys.argv[3])
+made = b = 0
+while b < 20 or not stop.exists():  # until the test says stop: never done too early
     # its own ids, and ids every writer also sends: each is stored by whoever commits first
     rows = [labelled(f"w{k}-{b}-{j}", "2026-11-01T00:00:00.000000Z") for j in range(10)]
     rows += [labelled(f"shared-{b}-{j}", "2026-11-01T00:00:00.000000Z") for j in range(5)]
     made += sum(new for _, new in store.insert_messages(rows))
-print(made)
+    b += 1
+print(made, b)
 """
 
 
 def test_writer_processes_wait_for_each_other_and_for_a_long_transaction(tmp_path):
-    path = tmp_path / "shared.db"
+    path, stop = tmp_path / "shared.db", tmp_path / "stop"
     Store(path).close()
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(k)], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(k), str(stop)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for k in range(3)]
     running = []
 
@@ -54,14 +55,15 @@ def test_writer_processes_wait_for_each_other_and_for_a_long_transaction(tmp_pat
     holder = threading.Thread(target=long_transaction)
     holder.start()
     holder.join()
+    stop.touch()
     assert running == [True, True, True]  # they had to wait for it
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [err[-500:] for _, err in outs]
     assert not any("locked" in err for _, err in outs)
-    created = sum(int(out) for out, _ in outs)
+    made, batches = zip(*(map(int, out.split()) for out, _ in outs), strict=True)
     total, distinct = sqlite3.connect(path).execute(
         "SELECT count(*), count(DISTINCT external_id) FROM messages").fetchone()
-    assert total == distinct == created == 3 * 100 * 10 + 100 * 5
+    assert total == distinct == sum(made) == 10 * sum(batches) + 5 * max(batches)
 
 
 @pytest.mark.slow
