@@ -123,16 +123,25 @@ def ece(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
     return round(float(total), 4)
 
 
-def choose_threshold(scores: np.ndarray, positive: np.ndarray) -> float:
-    """Flag threshold that maximises F1 on validation data."""
-    best, best_f1 = 0.5, -1.0
-    for t in np.linspace(0.05, 0.95, 91):
+def _best_f1_threshold(scores: np.ndarray, positive: np.ndarray, grid, fallback: float,
+                       allowed=lambda t: True) -> float:
+    """The threshold of ``grid`` (among the ``allowed`` ones) with the best F1 of
+    ``scores >= t`` against ``positive``; ``fallback`` if none is allowed."""
+    best, best_f1 = fallback, -1.0
+    for t in grid:
+        if not allowed(t):
+            continue
         pred = scores >= t
         tp = float((pred & positive).sum())
         f1 = 2 * tp / max(float(pred.sum() + positive.sum()), 1.0)
         if f1 > best_f1:
             best, best_f1 = float(t), f1
     return round(best, 2)
+
+
+def choose_threshold(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Flag threshold that maximises F1 on validation data."""
+    return _best_f1_threshold(scores, positive, np.linspace(0.05, 0.95, 91), 0.5)
 
 
 def choose_threshold_within(scores: np.ndarray, positive: np.ndarray, harmless: np.ndarray,
@@ -146,16 +155,8 @@ def choose_threshold_within(scores: np.ndarray, positive: np.ndarray, harmless: 
     Capping the false-alarm rate on real chat states the trade-off the queue needs.
     """
     grid = np.round(np.linspace(0.05, 0.99, 95), 2)
-    best, best_f1 = float(grid[-1]), -1.0
-    for t in grid:
-        if float((harmless >= t).mean()) > max_false_alarms:
-            continue
-        pred = scores >= t
-        tp = float((pred & positive).sum())
-        f1 = 2 * tp / max(float(pred.sum() + positive.sum()), 1.0)
-        if f1 > best_f1:
-            best, best_f1 = float(t), f1
-    return round(best, 2)
+    return _best_f1_threshold(scores, positive, grid, float(grid[-1]),
+                              lambda t: float((harmless >= t).mean()) <= max_false_alarms)
 
 
 def by_group(examples: Sequence[Example], key) -> dict[str, list[int]]:
@@ -292,10 +293,6 @@ def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int =
 
     labels = list(head.labels)
     texts = [e.text for e in train]
-    features, idf = fit_idf(texts)
-    empty = CharNgramLayer(features, idf, np.zeros((len(labels), len(features)), np.float32),
-                           np.zeros(len(labels), np.float32))
-    ftr = empty.features_of(texts)
     fold = np.array([int(hashlib.sha1(t.encode()).hexdigest()[:8], 16) % folds for t in texts])
     y = np.array(ytr)
 
@@ -313,6 +310,10 @@ def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int =
     emb = out_of_fold(xtr, c_emb)
     if not text:
         return head, emb
+    features, idf = fit_idf(texts)
+    empty = CharNgramLayer(features, idf, np.zeros((len(labels), len(features)), np.float32),
+                           np.zeros(len(labels), np.float32))
+    ftr = empty.features_of(texts)
     best = None
     for c in cs:
         text = out_of_fold(ftr, c)

@@ -18,6 +18,7 @@ import tarfile
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from service.settings import REPO_ROOT, Settings
@@ -292,6 +293,13 @@ def chitchat_lines(label: str = "clean") -> list[Example]:
     validation text is not in train, and a text the demo shows is in neither train nor
     validation. Each part is deduplicated; texts are normalised like every other set.
     """
+    return [Example(t, label, "en", "chitchat", part) for t, part in _chitchat_line_parts()]
+
+
+@lru_cache(maxsize=1)
+def _chitchat_line_parts() -> tuple[tuple[str, str], ...]:
+    """(text, part) of every chat line ``chitchat_lines`` keeps; parsed once per process
+    (several training and eval steps read them)."""
     conversations = chitchat_conversations()
     parts = chitchat_splits()
     texts: dict[str, dict[str, str]] = {}  # part -> lowercased key -> text
@@ -304,12 +312,12 @@ def chitchat_lines(label: str = "clean") -> list[Example]:
                     if text:
                         seen.setdefault(text.lower(), text)
     taken = set(texts["test"])
-    out = [Example(t, label, "en", "chitchat", "test") for t in texts["test"].values()]
+    out = [(t, "test") for t in texts["test"].values()]
     for part in ("val", "train"):
-        out += [Example(t, label, "en", "chitchat", part)
-                for key, t in texts[part].items() if key not in taken and key not in texts["demo"]]
+        out += [(t, part) for key, t in texts[part].items()
+                if key not in taken and key not in texts["demo"]]
         taken |= set(texts[part])
-    return out
+    return tuple(out)
 
 
 def trec_questions() -> list[Example]:

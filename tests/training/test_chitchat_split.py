@@ -33,7 +33,9 @@ def fake_chat(monkeypatch):
                                                  f"does anyone know question {i}?")
                       for i in range(60)}
     monkeypatch.setattr(data, "chitchat_conversations", lambda: conversations)
-    return conversations
+    data._chitchat_line_parts.cache_clear()  # parsed once per process: not the fake's lines
+    yield conversations
+    data._chitchat_line_parts.cache_clear()
 
 
 def test_conversation_split_is_a_stable_hash_of_the_id():
