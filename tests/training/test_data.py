@@ -41,7 +41,7 @@ def test_added_seed_files_hold_training_rows_only_and_never_repeat_a_test_text(t
                                                                                 monkeypatch):
     import json
 
-    for path in sorted(data.SEEDS_DIR.glob("intent_*_more.jsonl")):
+    for path in sorted(data.SEEDS_DIR.glob("intent_*_more*.jsonl")):
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
                 if line.strip()]
         assert rows and {r["split"] for r in rows} == {"train"}, path.name
