@@ -161,9 +161,9 @@ def test_subscription(subscription_id: Id, store: StoreDep, settings: SettingsDe
     sub = _found(store, subscription_id, principal)
     if not sub["active"]:
         raise HTTPException(409, f"subscription {subscription_id} is disabled")
-    delivery_id = queue_ping(store, sub, settings.public_url)
-    _wake(request)
-    return DeliveryOut(**store.delivery(delivery_id))
+    queued = DeliveryOut(**store.delivery(queue_ping(store, sub, settings.public_url)))
+    _wake(request)  # after reading the row: the answer is the queued state, not a race
+    return queued
 
 
 @router.get("/deliveries", response_model=DeliveryPage)

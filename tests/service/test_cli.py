@@ -26,10 +26,14 @@ def test_unknown_command_exits_nonzero():
 
 @pytest.mark.slow
 def test_import_twice_then_classify(env, capsys):
-    path = env / "msgs.jsonl"
+    from datetime import UTC, datetime, timedelta
+
+    from service.store import format_ts
+
+    path, day = env / "msgs.jsonl", format_ts(datetime.now(UTC) - timedelta(days=2))
     path.write_text("\n".join(json.dumps({
         "community": "cli", "channel": "c", "author_id": "a", "external_id": str(i),
-        "text": t, "ts": "2026-11-01T00:00:00Z"}, ensure_ascii=False)
+        "text": t, "ts": day}, ensure_ascii=False)
         for i, t in enumerate(["hello all", "登录失败", "bad \u0000 text"])) + "\n")
     assert main(["import", str(path)]) == 0
     out = capsys.readouterr()
