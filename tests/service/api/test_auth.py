@@ -2,12 +2,14 @@
 another community, 429 over the rate, no secrets in logs."""
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from service.app import create_app
+from service.store import format_ts
 from tests.fakes import labelled
 
 OPEN = {"/healthz", "/dashboard/login"}
@@ -76,8 +78,9 @@ def test_role_boundaries(app, make_key, method, path, body, allowed):
 
 
 def test_a_key_for_one_community_sees_nothing_of_another(app, store, make_key):
-    store.insert_messages([labelled("a1", "2026-11-20T00:00:00.000000Z", community="acme"),
-                           labelled("b1", "2026-11-20T00:00:00.000000Z", community="beta",
+    day = format_ts(datetime.now(UTC) - timedelta(days=2))  # inside the queue's window
+    store.insert_messages([labelled("a1", day, community="acme"),
+                           labelled("b1", day, community="beta",
                                     intent="spam_ad", flags=("spam",))])
     b_id = store.known_ids("beta", ["b1"])["b1"]
     acme = {"X-API-Key": make_key("moderator", "acme")}
