@@ -1,4 +1,4 @@
-"""Report writing shared by every eval program."""
+"""Report writing, and the model-selection helpers the eval programs share."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
+
+import numpy as np
 
 REPORTS = Path(__file__).resolve().parent / "reports"
 
@@ -62,3 +64,28 @@ def coverage_curve(top, correct, thresholds=COVERAGE_THRESHOLDS, stored: float |
         coverage.append(round(float(kept.mean()), 4) if len(top) else 0.0)
         accuracy.append(round(float(correct[kept].mean()), 4) if kept.any() else None)
     return {"thresholds": grid, "coverage": coverage, "accuracy": accuracy, "stored": stored}
+
+
+def best_logreg(xtr, ytr, xva, score, cs, labels=None, **params) -> tuple[float, np.ndarray, float]:
+    """Logistic regression fitted at each C of ``cs``: (best ``score(decision scores)``,
+    those scores, its C). Scores are the binary decision function or, given ``labels``,
+    one column per label in that order."""
+    from sklearn.linear_model import LogisticRegression
+
+    from training.common import SEED
+
+    best = None
+    for c in cs:
+        model = LogisticRegression(C=c, max_iter=3000, random_state=SEED, **params).fit(xtr, ytr)
+        s = model.decision_function(xva)
+        if labels is not None:
+            s = s[:, [list(model.classes_).index(lab) for lab in labels]]
+        value = score(s)
+        if best is None or value > best[0]:
+            best = (value, s, c)
+    return best
+
+
+def blend(a: np.ndarray, b: np.ndarray, share: float) -> np.ndarray:
+    """Score-level average of two models, each scaled to unit spread; ``share`` of ``a``."""
+    return share * a / a.std() + (1 - share) * b / b.std()

@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from eval.common import describe, machine, table, write_report
+from eval.common import best_logreg, blend, describe, machine, table, write_report
 from training import data
 from training.common import SEED, default_embedder, embed_cached
 
@@ -37,16 +37,7 @@ MAX_TOKENS = 128  # training batches only; reviews are 46 characters at the medi
 
 def _logreg_scores(xtr, ytr, xva, yva) -> tuple[float, np.ndarray, float]:
     """(best validation accuracy, its decision scores, its C)."""
-    from sklearn.linear_model import LogisticRegression
-
-    best = None
-    for c in CS:
-        s = LogisticRegression(C=c, max_iter=3000, random_state=SEED).fit(xtr, ytr) \
-            .decision_function(xva)
-        acc = float(((s > 0) == yva).mean())
-        if best is None or acc > best[0]:
-            best = (acc, s, c)
-    return best
+    return best_logreg(xtr, ytr, xva, lambda s: float(((s > 0) == yva).mean()), CS)
 
 
 def _mlp_accuracy(xtr, ytr, xva, yva) -> tuple[float, dict]:
@@ -283,9 +274,7 @@ def run(max_train: int | None, use_epochs: int, e5_epochs: int) -> dict:
     for key, label in (("use", "USE tuned"), ("e5", "e5-small tuned")):
         best = None
         for share in (0.3, 0.5, 0.7):
-            mixed = share * scores[key] / scores[key].std() \
-                + (1 - share) * scores["chars"] / scores["chars"].std()
-            acc = float(((mixed > 0) == yva).mean())
+            acc = float(((blend(scores[key], scores["chars"], share) > 0) == yva).mean())
             if best is None or acc > best[0]:
                 best = (acc, share)
         add(f"ensemble: {label} + char TF-IDF", best[0], "yes",

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from eval.common import describe, machine, table, write_report
+from eval.common import best_logreg, blend, describe, machine, table, write_report
 from eval.heads import fit_tfidf, tfidf_probs
 from service.nlp.heads import load_head
 from service.settings import Settings
@@ -34,20 +34,8 @@ def _f1(y: list[str], scores: np.ndarray) -> float:
 
 def _logreg(xtr, ytr, xva, yva) -> tuple[float, np.ndarray, float]:
     """(best validation macro-F1, its decision scores in LABELS order, its C)."""
-    from sklearn.linear_model import LogisticRegression
-
-    best = (-1.0, None, None)
-    for c in CS:
-        model = LogisticRegression(C=c, max_iter=3000, random_state=SEED,
-                                   class_weight="balanced").fit(xtr, ytr)
-        s = model.decision_function(xva)[:, [list(model.classes_).index(lab) for lab in LABELS]]
-        if (f := _f1(yva, s)) > best[0]:
-            best = (f, s, c)
-    return best
-
-
-def _z(s: np.ndarray) -> np.ndarray:
-    return (s - s.mean(axis=1, keepdims=True)) / s.std()
+    return best_logreg(xtr, ytr, xva, lambda s: _f1(yva, s), CS, labels=LABELS,
+                       class_weight="balanced")
 
 
 def main() -> None:
@@ -96,7 +84,7 @@ def main() -> None:
     ctr, cva = chars.fit_transform(ttr), chars.transform(tva)
     f_chr, s_chr, c_chr = _logreg(ctr, ytr, cva, yva)
     add("inews only: char TF-IDF + logistic", f_chr, f"C={c_chr}, balanced classes")
-    shares = {share: _f1(yva, share * _z(s_use) + (1 - share) * _z(s_chr))
+    shares = {share: _f1(yva, blend(s_use, s_chr, share))
               for share in (0.3, 0.5, 0.7)}
     best_share = max(shares, key=shares.get)
     add("inews only: USE + char TF-IDF averaged", shares[best_share],

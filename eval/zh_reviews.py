@@ -15,17 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from eval.common import describe, machine, table, write_report
+from eval.common import best_logreg, blend, describe, machine, table, write_report
 from training import data
-from training.common import SEED, default_embedder, embed_cached
+from training.common import default_embedder, embed_cached
 
 CS = (1.0, 4.0, 16.0)
-
-
-def _logreg(c: float):
-    from sklearn.linear_model import LogisticRegression
-
-    return LogisticRegression(C=c, max_iter=3000, random_state=SEED)
 
 
 def main() -> None:
@@ -59,19 +53,13 @@ def main() -> None:
                          "char 1–3-gram TF-IDF + logistic": (ctr, cva),
                          "char + word (jieba 1–2) TF-IDF + logistic": (both_tr, both_va),
                          "NB-weighted logistic (char + word)": (nb_tr, nb_va)}.items():
-        accs = {}
-        for c in CS:
-            s = _logreg(c).fit(a, ytr).decision_function(b)
-            accs[c] = float(((s > 0) == yva).mean())
-            if c == max(accs, key=accs.get):
-                scores[name] = s
-        best = max(accs, key=accs.get)
-        rows.append({"model": name, "validation_accuracy": round(accs[best], 4), "C": best})
+        acc, scores[name], c = best_logreg(a, ytr, b, lambda s: float(((s > 0) == yva).mean()), CS)
+        rows.append({"model": name, "validation_accuracy": round(acc, 4), "C": c})
         print(rows[-1], flush=True)
     emb = scores["USE embedding + logistic"]
     for other in ("char 1–3-gram TF-IDF + logistic", "NB-weighted logistic (char + word)"):
         for share in (0.3, 0.5):
-            s = share * emb / emb.std() + (1 - share) * scores[other] / scores[other].std()
+            s = blend(emb, scores[other], share)
             rows.append({"model": f"ensemble: {share} embedding + {1 - share} {other}",
                          "validation_accuracy": round(float(((s > 0) == yva).mean()), 4),
                          "C": None})
