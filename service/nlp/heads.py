@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from service.nlp.charngrams import CharNgramLayer
+from service.nlp.lang import detect_language
 from service.nlp.lexicon import FEATURES as LEXICON_FEATURES
 from service.nlp.lexicon import LexiconLayer
 
@@ -37,6 +38,8 @@ class Head:
     uncertain_below: float = 0.0  # labels: below this top probability, say "uncertain"
     chars: CharNgramLayer | None = None  # optional text layer ...
     mix: float = 1.0  # ... logits = mix * embedding logits + (1 - mix) * text logits
+    # ... or, for a message whose language (service/nlp/lang.py) is listed, that weight
+    mix_by_lang: dict[str, float] = field(default_factory=dict)
     lexicon: LexiconLayer | None = None  # optional: lexicon scores added to the logits
     extra: dict = field(default_factory=dict)
 
@@ -47,15 +50,20 @@ class Head:
     def raw_logits(self, vectors: np.ndarray, texts: list[str] | None = None,
                    ngram_counts=None) -> np.ndarray:
         logits = vectors @ self.weights.T + self.bias
-        if self.chars is not None and self.mix < 1.0:
-            if texts is None and ngram_counts is None:
+        if self.chars is not None and (self.mix < 1.0 or self.mix_by_lang):
+            if texts is None and (ngram_counts is None or self.mix_by_lang):
                 raise ValueError(f"head {self.name!r} also reads the text: pass texts")
-            logits = self.mix * logits + (1 - self.mix) * self.chars.logits(texts, ngram_counts)
+            mix = self.mixes(texts) if self.mix_by_lang else self.mix
+            logits = mix * logits + (1 - mix) * self.chars.logits(texts, ngram_counts)
         if self.lexicon is not None:
             if texts is None:
                 raise ValueError(f"head {self.name!r} also reads the text: pass texts")
             logits = self.lexicon.logits(logits, texts)
         return logits
+
+    def mixes(self, texts: list[str]) -> np.ndarray:
+        """The embedding weight of each text, as a column: its language's, else ``mix``."""
+        return np.array([[self.mix_by_lang.get(detect_language(t), self.mix)] for t in texts])
 
     def predict_proba(self, vectors: np.ndarray, texts: list[str] | None = None,
                       ngram_counts=None) -> np.ndarray:
@@ -77,6 +85,7 @@ def save_head(folder: Path, head: Head) -> None:
         "temperature": head.temperature,
         "uncertain_below": head.uncertain_below,
         "mix": head.mix,
+        **({"mix_by_lang": head.mix_by_lang} if head.mix_by_lang else {}),
         "kind": "softmax-linear" + ("+char-ngrams" if head.chars is not None else "")
                 + ("+lexicon" if head.lexicon is not None else ""),
         **head.extra,
@@ -101,7 +110,7 @@ def load_head(folder: Path) -> Head:
     except (OSError, KeyError, ValueError) as exc:
         raise HeadError(f"cannot load head from {folder}: {exc}") from exc
     known = {"name", "version", "labels", "embedder", "dim", "threshold", "kind", "temperature",
-             "uncertain_below", "mix"}
+             "uncertain_below", "mix", "mix_by_lang"}
     head = Head(
         name=config["name"],
         version=config["version"],
@@ -114,6 +123,7 @@ def load_head(folder: Path) -> Head:
         uncertain_below=float(config.get("uncertain_below", 0.0)),
         chars=chars,
         mix=float(config.get("mix", 1.0)),
+        mix_by_lang={k: float(v) for k, v in config.get("mix_by_lang", {}).items()},
         lexicon=lexicon,
         extra={k: v for k, v in config.items() if k not in known},
     )

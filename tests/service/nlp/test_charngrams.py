@@ -50,3 +50,21 @@ def test_classifier_with_text_layers_handles_an_empty_batch(tmp_path):
     assert counts([]).shape[0] == 0
     (pred,) = classifier.classify(["退款还没到账"])
     assert abs(sum(pred.intent_probs.values()) - 1) < 1e-3
+
+
+def test_per_language_mix_roundtrips_and_applies_by_language(tmp_path):
+    head = replace(fake_heads()["spam"], chars=layer(), mix=0.5)
+    per_lang = replace(head, mix_by_lang={"zh": 0.0})
+    save_head(tmp_path / "spam", per_lang)
+    loaded = load_head(tmp_path / "spam")
+    assert loaded.mix_by_lang == {"zh": 0.0}
+    vectors = HashEmbedder().embed(TEXTS)
+    zh = [i for i, t in enumerate(TEXTS) if not t.isascii()]
+    en = [i for i, t in enumerate(TEXTS) if t.isascii()]
+    text_only = replace(head, mix=0.0)
+    np.testing.assert_allclose(loaded.predict_proba(vectors, TEXTS)[zh],
+                               text_only.predict_proba(vectors, TEXTS)[zh], rtol=1e-3)
+    np.testing.assert_allclose(loaded.predict_proba(vectors, TEXTS)[en],
+                               head.predict_proba(vectors, TEXTS)[en], rtol=1e-3)
+    with pytest.raises(ValueError, match="pass texts"):  # the language needs the text itself
+        loaded.predict_proba(vectors, ngram_counts=counts(TEXTS))
