@@ -177,6 +177,10 @@ def text_layer_line(report: dict) -> str:
             f"1–3-gram TF-IDF layer over the text (weight {round(1 - report['mix'], 2)}), the "
             "mix chosen on out-of-fold predictions (chat seeds and other corpora weigh half "
             "each).")
+    if report.get("mix_by_lang"):
+        own = ", ".join(f"{lang} {m}" for lang, m in report["mix_by_lang"].items())
+        line += (f" A message's language (service/nlp/lang.py) sets its own embedding weight "
+                 f"where one was chosen the same way on that language's rows: {own}.")
     if report.get("lexicon"):
         line += (" VADER's lexicon scores of the text (vaderSentiment 3.3.2: negative share, "
                  "positive share, compound) are added to those logits with weights fitted on "
@@ -211,6 +215,7 @@ def train_head(
     with_chars: bool = True,
     alarm_budget: tuple[str, float] | None = None,
     with_lexicon: bool = False,
+    per_language: bool = False,
 ) -> tuple[Head, dict]:
     """Fit one head: C chosen on validation macro-F1, threshold (flags) on validation F1.
 
@@ -219,7 +224,8 @@ def train_head(
     (``choose_threshold_within``).
 
     With ``with_chars`` a character n-gram layer is fitted too and mixed in with the weight
-    that scores best on validation (a weight of 1 keeps the embedding alone).
+    that scores best out-of-fold (a weight of 1 keeps the embedding alone); with
+    ``per_language`` each language may get its own weight (``language_mixes``).
 
     With ``with_lexicon`` a lexicon layer (service/nlp/lexicon.py) is stacked on the head's
     out-of-fold logits and kept if it scores better out-of-fold (``add_lexicon_layer``).
@@ -243,7 +249,8 @@ def train_head(
     texts_va = [e.text for e in val]
     oof = None
     if with_chars or with_lexicon:
-        head, oof = add_char_layer(head, train, ytr, weights, xtr, c, cs, text=with_chars)
+        head, oof = add_char_layer(head, train, ytr, weights, xtr, c, cs, text=with_chars,
+                                   per_language=per_language)
     if with_lexicon:
         head = add_lexicon_layer(head, train, ytr, weights, oof)
     yva_idx = np.array([list(labels).index(y) for y in yva])
@@ -266,6 +273,7 @@ def train_head(
         head = replace(head, uncertain_below=choose_uncertain(probs_va, yva_idx))
     report = {"head": name, "version": version, "embedder": embedder.name, "C": c,
               "validation_macro_f1": score, "threshold": head.threshold, "mix": head.mix,
+              **({"mix_by_lang": head.mix_by_lang} if head.mix_by_lang else {}),
               "with_chars": with_chars, "lexicon": head.lexicon is not None,
               "temperature": head.temperature, "uncertain_below": head.uncertain_below,
               "n_train": len(train), "n_val": len(val),
@@ -278,7 +286,7 @@ def train_head(
 
 
 def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int = 5,
-                   text: bool = True):
+                   text: bool = True, per_language: bool = False):
     """Fit a character n-gram layer on the same rows and choose how much of it to mix in;
     returns the head and its out-of-fold logits over the training rows (the embedding's
     alone when ``text`` is false or the mix keeps the embedding alone).
@@ -288,6 +296,9 @@ def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int =
     messages, per language) half the weight and the other corpora (SMS, reviews, tweets,
     news) the other half, each source by its macro-F1, so neither the largest corpus nor
     review-style text decides for chat. The text layer's C is chosen the same way.
+
+    With ``per_language`` each language (service/nlp/lang.py) then gets its own mix, chosen
+    the same way on its own rows (``language_mixes``); the head keeps the ones that differ.
     """
     from service.nlp.charngrams import CharNgramLayer, fit_idf
 
@@ -314,21 +325,55 @@ def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int =
     empty = CharNgramLayer(features, idf, np.zeros((len(labels), len(features)), np.float32),
                            np.zeros(len(labels), np.float32))
     ftr = empty.features_of(texts)
-    best = None
+    best, texts_oof = None, {}
     for c in cs:
-        text = out_of_fold(ftr, c)
-        for mix in np.round(np.arange(1.0, -0.01, -0.1), 1):
-            score = score_of(mix * emb + (1 - mix) * text)
+        texts_oof[c] = out_of_fold(ftr, c)
+        for mix in MIXES:
+            score = score_of(mix * emb + (1 - mix) * texts_oof[c])
             if best is None or score > best[0] + 1e-9:
                 best = (score, float(mix), c)
     score, mix, c = best
     print(f"  {head.name}: text layer C={c}, mix {mix}: out-of-fold score (chat and other "
           f"sources, macro-F1) {score:.4f}; embedding alone {score_of(emb):.4f}", file=sys.stderr)
-    if mix >= 1.0:
+    by_lang = language_mixes(train, y, emb, texts_oof[c], labels, mix) if per_language else {}
+    if mix >= 1.0 and not by_lang:
         return head, emb
     w, b = fit_logreg(ftr, ytr, labels, c, weights)
-    oof = mix * emb + (1 - mix) * out_of_fold(ftr, c)
-    return replace(head, chars=CharNgramLayer(features, idf, w, b), mix=mix), oof
+    head = replace(head, chars=CharNgramLayer(features, idf, w, b), mix=mix, mix_by_lang=by_lang)
+    m = head.mixes(texts) if by_lang else mix
+    return head, m * emb + (1 - m) * texts_oof[c]
+
+
+MIXES = np.round(np.arange(1.0, -0.01, -0.1), 1)  # embedding weights tried, 1.0 first
+
+
+def language_mixes(train, y: np.ndarray, emb: np.ndarray, text: np.ndarray,
+                   labels: Sequence[str], default: float, min_rows: int = 50) -> dict[str, float]:
+    """Per language (zh, en, mixed), the embedding weight that scores best (``source_score``)
+    on the out-of-fold logits of that language's rows, each source with at least
+    ``min_rows`` rows there counted (a handful of English-looking rows of a Chinese corpus
+    would otherwise swing the choice). Returns the languages whose weight differs from
+    ``default``."""
+    from service.nlp.lang import detect_language
+
+    lang = np.array([detect_language(e.text) for e in train])
+    out = {}
+    for language in ("zh", "en", "mixed"):
+        rows = list(np.flatnonzero(lang == language))
+        groups = by_group([train[i] for i in rows], lambda e: e.source)
+        rows = [rows[j] for members in groups.values() if len(members) >= min_rows
+                for j in members]
+        if not rows:
+            continue
+        sub = [train[i] for i in rows]
+        scores = {float(m): source_score(sub, y[rows], m * emb[rows] + (1 - m) * text[rows],
+                                         labels) for m in MIXES}
+        best = max(scores, key=lambda m: (scores[m], m == default))
+        print(f"  {language}: mix {best} out-of-fold {scores[best]:.4f} "
+              f"(at {default}: {scores[default]:.4f}; {len(rows)} rows)", file=sys.stderr)
+        if best != default:
+            out[language] = best
+    return out
 
 
 def add_lexicon_layer(head: Head, train, ytr, weights, oof: np.ndarray,
@@ -447,7 +492,8 @@ def train_and_write(name: str, version: str, labels: Sequence[str], splits: tupl
                     flag: str | None = None, with_chars: bool = True,
                     alarm_budget: tuple[str, float] | None = None,
                     harmless: dict[str, Sequence[str]] | None = None,
-                    alarm_labels: Sequence[str] = (), with_lexicon: bool = False) -> Head:
+                    alarm_labels: Sequence[str] = (), with_lexicon: bool = False,
+                    per_language: bool = False) -> Head:
     """Fit a head on (train, validation, tests) and write its folder in models/.
 
     ``harmless`` maps a name to held-out texts assumed harmless (e.g. real chat of test
@@ -461,7 +507,7 @@ def train_and_write(name: str, version: str, labels: Sequence[str], splits: tupl
     head, report = train_head(name, version, labels, train, val, tests,
                               embedder, weights_fn(train), flag=flag,
                               with_chars=with_chars, alarm_budget=alarm_budget,
-                              with_lexicon=with_lexicon)
+                              with_lexicon=with_lexicon, per_language=per_language)
     if folded is not None:
         report["feedback"] = folded
     for set_name, texts in (harmless or {}).items():

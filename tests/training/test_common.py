@@ -100,3 +100,29 @@ def test_lexicon_layer_kept_only_when_it_helps_out_of_fold():
     assert probs[0, 1] > 0.5 > probs[1, 1]
     rows, y = _lexicon_case(informative=False)
     assert add_lexicon_layer(head, rows, y, np.ones(len(rows)), oof).lexicon is None
+
+
+def test_language_mixes_pick_each_languages_own_weight():
+    from training.common import language_mixes
+    from training.data import Example
+
+    # Chinese rows: only the text layer knows the label; English rows: only the embedding.
+    rows, emb, text = [], [], []
+    for i in range(120):
+        label = ("negative", "positive")[i % 2]
+        right = 5.0 if label == "positive" else -5.0
+        zh = i < 60
+        rows.append(Example(f"退款{i}" if zh else f"refund {i}", label, "zh" if zh else "en",
+                            "seeds-zh" if zh else "seeds-en", "train"))
+        good = [-right, right]
+        # the other layer is strong and wrong on half the rows: only a small weight on it works
+        noise = [1.5 * v * (1 if i % 4 < 2 else -1) for v in good]
+        emb.append(noise if zh else good)
+        text.append(good if zh else noise)
+    y = np.array([e.label for e in rows])
+    mixes = language_mixes(rows, y, np.array(emb), np.array(text), ("negative", "positive"), 0.5)
+    assert mixes["zh"] < 0.5 < mixes["en"]
+    assert "mixed" not in mixes  # no rows in that language
+    small = language_mixes(rows, y, np.array(emb), np.array(text), ("negative", "positive"),
+                           0.5, min_rows=100)
+    assert small == {}  # 60 rows per language are below min_rows: nothing chosen
