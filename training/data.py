@@ -338,16 +338,22 @@ def trec_questions() -> list[Example]:
 def seeds(kind: str = "intent") -> list[Example]:
     """The project's own seed messages (zh, en, mixed); their split is fixed in the files
     (`intent_{lang}.jsonl` hold the held-out third; `intent_{lang}_more*.jsonl` add training
-    rows only).
+    rows only; `sentiment_*.jsonl` add training rows with a sentiment label only, read for
+    that kind alone).
 
     ``kind`` picks the label: intent, sentiment, abuse (abuse/clean) or spam (spam/clean).
     """
     out = []
-    for path in sorted(SEEDS_DIR.glob("intent_*.jsonl")):
+    paths = sorted(SEEDS_DIR.glob("intent_*.jsonl"))
+    if kind == "sentiment":
+        paths += sorted(SEEDS_DIR.glob("sentiment_*.jsonl"))
+    for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
             row = json.loads(line)
+            if path.name.startswith("sentiment_") and row["split"] != "train":
+                raise DataError(f"{path.name}: sentiment-only seed files hold training rows only")
             if kind == "intent":
                 label = row["intent"]
             elif kind == "sentiment":
@@ -359,9 +365,22 @@ def seeds(kind: str = "intent") -> list[Example]:
                 raise ValueError(kind)
             split = "val" if row["split"] == "train" and _seed_val(row["text"]) else row["split"]
             out.append(Example(row["text"], label, row["lang"], f"seeds-{row['lang']}", split))
-    # Later seed files add training rows only; a row that repeats a held-out text is dropped.
-    held_out = {normalise(e.text).lower() for e in out if e.split == "test"}
-    return [e for e in out if e.split == "test" or normalise(e.text).lower() not in held_out]
+    # Later seed files add training rows only; a row that repeats a held-out text, or nearly
+    # does (character trigrams, Jaccard >= NEAR_DUPLICATE), is dropped.
+    held_out = [_trigrams(e.text) for e in out if e.split == "test"]
+    return [e for e in out if e.split == "test" or not _near_any(_trigrams(e.text), held_out)]
+
+
+NEAR_DUPLICATE = 0.6
+
+
+def _trigrams(text: str) -> frozenset[str]:
+    t = normalise(text).lower()
+    return frozenset(t[i:i + 3] for i in range(max(1, len(t) - 2)))
+
+
+def _near_any(grams: frozenset[str], others: list[frozenset[str]]) -> bool:
+    return any(len(grams & o) >= NEAR_DUPLICATE * len(grams | o) for o in others)
 
 
 def _seed_val(text: str) -> bool:

