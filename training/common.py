@@ -247,10 +247,10 @@ def train_head(
     head = Head(name=name, version=version, labels=tuple(labels), embedder=embedder.name,
                 weights=w, bias=b)
     texts_va = [e.text for e in val]
-    oof = None
+    oof, text_c = None, None
     if with_chars or with_lexicon:
-        head, oof = add_char_layer(head, train, ytr, weights, xtr, c, cs, text=with_chars,
-                                   per_language=per_language)
+        head, oof, text_c = add_char_layer(head, train, ytr, weights, xtr, c, cs,
+                                           text=with_chars, per_language=per_language)
     if with_lexicon:
         head = add_lexicon_layer(head, train, ytr, weights, oof)
     yva_idx = np.array([list(labels).index(y) for y in yva])
@@ -274,7 +274,8 @@ def train_head(
     report = {"head": name, "version": version, "embedder": embedder.name, "C": c,
               "validation_macro_f1": score, "threshold": head.threshold, "mix": head.mix,
               **({"mix_by_lang": head.mix_by_lang} if head.mix_by_lang else {}),
-              "with_chars": with_chars, "lexicon": head.lexicon is not None,
+              "with_chars": with_chars, **({"text_C": text_c} if text_c is not None else {}),
+              "lexicon": head.lexicon is not None,
               "temperature": head.temperature, "uncertain_below": head.uncertain_below,
               "n_train": len(train), "n_val": len(val),
               **({"false_alarm_budget": alarms} if alarms else {}),
@@ -288,8 +289,9 @@ def train_head(
 def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int = 5,
                    text: bool = True, per_language: bool = False):
     """Fit a character n-gram layer on the same rows and choose how much of it to mix in;
-    returns the head and its out-of-fold logits over the training rows (the embedding's
-    alone when ``text`` is false or the mix keeps the embedding alone).
+    returns the head, its out-of-fold logits over the training rows (the embedding's
+    alone when ``text`` is false or the mix keeps the embedding alone) and the text
+    layer's C (None without a text layer).
 
     The mix is chosen on out-of-fold predictions over the training rows (validation sets
     of the small seed corpora are too small to choose it). The score gives chat (the seed
@@ -320,7 +322,7 @@ def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int =
 
     emb = out_of_fold(xtr, c_emb)
     if not text:
-        return head, emb
+        return head, emb, None
     features, idf = fit_idf(texts)
     empty = CharNgramLayer(features, idf, np.zeros((len(labels), len(features)), np.float32),
                            np.zeros(len(labels), np.float32))
@@ -337,11 +339,11 @@ def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int =
           f"sources, macro-F1) {score:.4f}; embedding alone {score_of(emb):.4f}", file=sys.stderr)
     by_lang = language_mixes(train, y, emb, texts_oof[c], labels, mix) if per_language else {}
     if mix >= 1.0 and not by_lang:
-        return head, emb
+        return head, emb, None
     w, b = fit_logreg(ftr, ytr, labels, c, weights)
     head = replace(head, chars=CharNgramLayer(features, idf, w, b), mix=mix, mix_by_lang=by_lang)
     m = head.mixes(texts) if by_lang else mix
-    return head, m * emb + (1 - m) * texts_oof[c]
+    return head, m * emb + (1 - m) * texts_oof[c], c
 
 
 MIXES = np.round(np.arange(1.0, -0.01, -0.1), 1)  # embedding weights tried, 1.0 first
