@@ -47,6 +47,7 @@ eval: install
 	$(PY) -m eval.intent_sources
 	$(PY) -m eval.zh_reviews
 	$(PY) -m eval.inews
+	$(PY) -m eval.chat_oof
 	$(PY) -m eval.encoder_tuning
 	$(PY) -m eval.embedders
 	$(PY) -m eval.tune_topics
