@@ -41,17 +41,18 @@ def test_added_seed_files_hold_training_rows_only_and_never_repeat_a_test_text(t
                                                                                 monkeypatch):
     import json
 
-    for path in sorted(data.SEEDS_DIR.glob("intent_*_more*.jsonl")):
+    added = [*data.SEEDS_DIR.glob("intent_*_more*.jsonl"), *data.SEEDS_DIR.glob("sentiment_*.jsonl")]
+    for path in sorted(added):
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
                 if line.strip()]
         assert rows and {r["split"] for r in rows} == {"train"}, path.name
     # a later file repeating a held-out text (case and spacing aside) loses that row
-    (tmp_path / "intent_en.jsonl").write_text(json.dumps(
-        {"text": "Is the API rate limited?", "lang": "en", "intent": "question",
-         "sentiment": "neutral", "split": "test"}) + "\n")
-    (tmp_path / "intent_en_more.jsonl").write_text("\n".join(json.dumps(
-        {"text": t, "lang": "en", "intent": "question", "sentiment": "neutral",
-         "split": "train"}) for t in ("is the API  rate limited?", "where are the docs?")))
+    question = {"lang": "en", "intent": "question", "sentiment": "neutral"}
+    _jsonl(tmp_path / "intent_en.jsonl",
+           [{"text": "Is the API rate limited?", **question, "split": "test"}])
+    _jsonl(tmp_path / "intent_en_more.jsonl",
+           [{"text": t, **question, "split": "train"}
+            for t in ("is the API  rate limited?", "where are the docs?")])
     monkeypatch.setattr(data, "SEEDS_DIR", tmp_path)
     assert [(e.text, e.split) for e in data.seeds("intent")] == [
         ("Is the API rate limited?", "test"), ("where are the docs?", "train")]
@@ -84,23 +85,24 @@ def test_intent_real_sources_use_training_rows_only_and_no_seed_or_test_text():
 
 def test_sentiment_seed_files_feed_sentiment_only_and_lose_near_copies_of_test_texts(
         tmp_path, monkeypatch):
-    import json
-
-    for path in sorted(data.SEEDS_DIR.glob("sentiment_*.jsonl")):
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip()]
-        assert rows and {r["split"] for r in rows} == {"train"}, path.name
-    (tmp_path / "intent_mixed.jsonl").write_text(json.dumps(
-        {"text": "这个 update 之后 app 一直 crash，太烦了", "lang": "mixed", "intent": "bug_report",
-         "sentiment": "negative", "split": "test"}) + "\n")
-    (tmp_path / "sentiment_mixed_more.jsonl").write_text("\n".join(json.dumps(
-        {"text": t, "lang": "mixed", "sentiment": "negative", "split": "train"})
-        for t in ("这个 update 之后 app 一直 crash，太烦了!!", "server 又 down 了，无语")))
+    _jsonl(tmp_path / "intent_mixed.jsonl",
+           [{"text": "这个 update 之后 app 一直 crash，太烦了", "lang": "mixed",
+             "intent": "bug_report", "sentiment": "negative", "split": "test"}])
+    _jsonl(tmp_path / "sentiment_mixed_more.jsonl",
+           [{"text": t, "lang": "mixed", "sentiment": "negative", "split": "train"}
+            for t in ("这个 update 之后 app 一直 crash，太烦了!!", "server 又 down 了，无语")])
     monkeypatch.setattr(data, "SEEDS_DIR", tmp_path)
     assert [(e.text, e.split) for e in data.seeds("sentiment")] == [
         ("这个 update 之后 app 一直 crash，太烦了", "test"), ("server 又 down 了，无语", "train")]
     assert [e.text for e in data.seeds("intent")] == ["这个 update 之后 app 一直 crash，太烦了"]
-    (tmp_path / "sentiment_mixed_more.jsonl").write_text(json.dumps(
-        {"text": "held out?", "lang": "mixed", "sentiment": "neutral", "split": "test"}))
+    _jsonl(tmp_path / "sentiment_mixed_more.jsonl",
+           [{"text": "held out?", "lang": "mixed", "sentiment": "neutral", "split": "test"}])
     with pytest.raises(data.DataError, match="training rows only"):
         data.seeds("sentiment")
+
+
+def _jsonl(path, rows: list[dict]) -> None:
+    import json
+
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
