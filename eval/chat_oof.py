@@ -15,7 +15,6 @@ fitted on these out-of-fold logits in training). No test row is read.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 
@@ -24,10 +23,16 @@ from tqdm import tqdm
 
 from eval.common import REPORTS, describe, machine, paired_bootstrap, table, write_report
 from eval.heads import fit_tfidf, tfidf_probs
-from service.nlp.charngrams import CharNgramLayer, fit_idf
+from service.nlp.charngrams import fit_idf, tfidf_rows
 from service.settings import Settings
 from training import sentiment
-from training.common import default_embedder, embed_cached, fit_logreg, metrics
+from training.common import (
+    default_embedder,
+    embed_cached,
+    fold_ids,
+    metrics,
+    out_of_fold_logits,
+)
 
 FOLDS = 5
 LANGS = ("zh", "en", "mixed")
@@ -38,19 +43,14 @@ def out_of_fold(train, weights, stored: dict) -> dict[str, np.ndarray]:
     labels = list(sentiment.LABELS)
     texts = [e.text for e in train]
     y = np.array([e.label for e in train])
-    fold = np.array([int(hashlib.sha1(t.encode()).hexdigest()[:8], 16) % FOLDS for t in texts])
+    fold = fold_ids(texts, FOLDS)
     x = embed_cached(default_embedder(), texts, desc="training rows")
-    features, idf = fit_idf(texts)
-    empty = CharNgramLayer(features, idf, np.zeros((len(labels), len(features)), np.float32),
-                           np.zeros(len(labels), np.float32))
-    chars = empty.features_of(texts)
-    out = {name: np.zeros((len(y), len(labels))) for name in ("embedding", "characters", "tfidf")}
-    for f in tqdm(range(FOLDS), desc="folds"):
+    chars = tfidf_rows(*fit_idf(texts), texts)
+    out = {"embedding": out_of_fold_logits(x, y, labels, stored["C"], weights, fold),
+           "characters": out_of_fold_logits(chars, y, labels, stored["char_C"], weights, fold),
+           "tfidf": np.zeros((len(y), len(labels)))}
+    for f in tqdm(range(FOLDS), desc="TF-IDF baseline folds"):
         fit, held = fold != f, fold == f
-        w, b = fit_logreg(x[fit], y[fit], labels, stored["C"], weights[fit])
-        out["embedding"][held] = x[held] @ w.T + b
-        w, b = fit_logreg(chars[fit], y[fit], labels, stored["char_C"], weights[fit])
-        out["characters"][held] = np.asarray(chars[held] @ w.T) + b
         rows = [train[i] for i in np.flatnonzero(fit)]
         fitted = fit_tfidf(rows, weights[fit])
         out["tfidf"][held] = tfidf_probs(fitted, [texts[i] for i in np.flatnonzero(held)], labels)

@@ -286,6 +286,22 @@ def train_head(
     return head, report
 
 
+def fold_ids(texts: Sequence[str], folds: int) -> np.ndarray:
+    """Each text's cross-fitting fold, from a hash of the text (stable across runs)."""
+    return np.array([int(hashlib.sha1(t.encode()).hexdigest()[:8], 16) % folds for t in texts])
+
+
+def out_of_fold_logits(x, y: np.ndarray, labels: Sequence[str], c: float, weights: np.ndarray,
+                       fold: np.ndarray) -> np.ndarray:
+    """Logistic-regression logits of every row from a model fitted on the other folds."""
+    z = np.zeros((len(y), len(labels)))
+    for f in np.unique(fold):
+        fit_rows, held = fold != f, fold == f
+        w, b = fit_logreg(x[fit_rows], y[fit_rows], labels, c, weights[fit_rows])
+        z[held] = np.asarray(x[held] @ w.T) + b
+    return z
+
+
 def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int = 5,
                    text: bool = True, per_language: bool = False):
     """Fit a character n-gram layer on the same rows and choose how much of it to mix in;
@@ -302,31 +318,24 @@ def add_char_layer(head: Head, train, ytr, weights, xtr, c_emb, cs, folds: int =
     With ``per_language`` each language (service/nlp/lang.py) then gets its own mix, chosen
     the same way on its own rows (``language_mixes``); the head keeps the ones that differ.
     """
-    from service.nlp.charngrams import CharNgramLayer, fit_idf
+    from service.nlp.charngrams import CharNgramLayer, fit_idf, tfidf_rows
 
     labels = list(head.labels)
     texts = [e.text for e in train]
-    fold = np.array([int(hashlib.sha1(t.encode()).hexdigest()[:8], 16) % folds for t in texts])
+    fold = fold_ids(texts, folds)
     y = np.array(ytr)
 
     def score_of(z: np.ndarray) -> float:
         return source_score(train, y, z, labels)
 
     def out_of_fold(x, c) -> np.ndarray:
-        z = np.zeros((len(y), len(labels)))
-        for f in range(folds):
-            fit_rows, held = fold != f, fold == f
-            w, b = fit_logreg(x[fit_rows], y[fit_rows], labels, c, weights[fit_rows])
-            z[held] = np.asarray(x[held] @ w.T) + b
-        return z
+        return out_of_fold_logits(x, y, labels, c, weights, fold)
 
     emb = out_of_fold(xtr, c_emb)
     if not text:
         return head, emb, None
     features, idf = fit_idf(texts)
-    empty = CharNgramLayer(features, idf, np.zeros((len(labels), len(features)), np.float32),
-                           np.zeros(len(labels), np.float32))
-    ftr = empty.features_of(texts)
+    ftr = tfidf_rows(features, idf, texts)
     best, texts_oof = None, {}
     for c in cs:
         texts_oof[c] = out_of_fold(ftr, c)
@@ -395,7 +404,7 @@ def add_lexicon_layer(head: Head, train, ytr, weights, oof: np.ndarray,
     features = scores(texts)
     y = np.array(ytr)
     y_idx = np.array([labels.index(label) for label in ytr])
-    fold = np.array([int(hashlib.sha1(t.encode()).hexdigest()[:8], 16) % folds for t in texts])
+    fold = fold_ids(texts, folds)
     added = oof.copy()
     for f in range(folds):
         fit_rows, held = fold != f, fold == f

@@ -101,3 +101,10 @@ def fit_idf(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     features = np.flatnonzero(df >= 2)
     idf = np.log((1 + len(texts)) / (1 + df[features])) + 1
     return features, idf.astype(np.float32)
+
+
+def tfidf_rows(features: np.ndarray, idf: np.ndarray, texts: list[str]):
+    """The TF-IDF rows (scipy CSR) of ``texts`` over kept ``features``: what a layer's
+    weights are fitted on, before there are any."""
+    empty = np.zeros((0, len(features)), np.float32)
+    return CharNgramLayer(features, idf, empty, np.zeros(0, np.float32)).features_of(texts)

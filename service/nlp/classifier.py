@@ -50,15 +50,16 @@ class Classifier:
             return []
         grams = (counts(texts) if any(h.chars is not None for h in self.heads.values())
                  else None)  # hashed once for every head that reads the text
-        probs = {name: head.predict_proba(vectors, texts, grams)
+        langs = [detect_language(t) for t in texts]  # detected once, for heads and answer
+        probs = {name: head.predict_proba(vectors, texts, grams, langs)
                  for name, head in self.heads.items()}
         sentiment, intent = self.heads["sentiment"], self.heads["intent"]
         out = []
-        for i, text in enumerate(texts):
+        for i in range(len(texts)):
             scores = {f: round(float(probs[f][i, 1]), 4) for f in FLAG_HEADS}
             out.append(
                 Prediction(
-                    lang=detect_language(text),
+                    lang=langs[i],
                     sentiment=_label(sentiment, probs["sentiment"][i]),
                     sentiment_probs=_named(sentiment.labels, probs["sentiment"][i]),
                     intent=_label(intent, probs["intent"][i]),

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from service.nlp import heads
-from service.nlp.charngrams import CharNgramLayer, fit_idf
+from service.nlp.charngrams import CharNgramLayer, fit_idf, tfidf_rows
 from service.nlp.classifier import UNCERTAIN
 from service.nlp.heads import Head
 from service.schemas import check_text
@@ -158,10 +158,7 @@ def fit(vectors: np.ndarray, y: np.ndarray, labels: tuple[str, ...], kind: str =
             raise ValueError("the logistic+chars head reads the texts: pass them")
         features, idf = fit_idf(texts)
         if len(features):
-            empty = CharNgramLayer(features, idf, np.zeros((len(labels), len(features)),
-                                                           np.float32),
-                                   np.zeros(len(labels), np.float32))
-            w, b = _logreg(empty.features_of(texts), y, len(labels), text_c)
+            w, b = _logreg(tfidf_rows(features, idf, texts), y, len(labels), text_c)
             layer = CharNgramLayer(features, idf, w.astype(np.float32), b.astype(np.float32))
             head = replace(head, chars=layer, mix=mix)
     return head

@@ -48,12 +48,14 @@ class Head:
         return int(self.weights.shape[1])
 
     def raw_logits(self, vectors: np.ndarray, texts: list[str] | None = None,
-                   ngram_counts=None) -> np.ndarray:
+                   ngram_counts=None, langs: list[str] | None = None) -> np.ndarray:
+        """``ngram_counts`` and ``langs`` (service/nlp/lang.py), when the caller already has
+        them for every head, spare hashing and detecting the texts again."""
         logits = vectors @ self.weights.T + self.bias
         if self.chars is not None and (self.mix < 1.0 or self.mix_by_lang):
-            if texts is None and (ngram_counts is None or self.mix_by_lang):
+            if texts is None and (ngram_counts is None or (self.mix_by_lang and langs is None)):
                 raise ValueError(f"head {self.name!r} also reads the text: pass texts")
-            mix = self.mixes(texts) if self.mix_by_lang else self.mix
+            mix = self.mixes(texts, langs) if self.mix_by_lang else self.mix
             logits = mix * logits + (1 - mix) * self.chars.logits(texts, ngram_counts)
         if self.lexicon is not None:
             if texts is None:
@@ -61,13 +63,14 @@ class Head:
             logits = self.lexicon.logits(logits, texts)
         return logits
 
-    def mixes(self, texts: list[str]) -> np.ndarray:
+    def mixes(self, texts: list[str] | None, langs: list[str] | None = None) -> np.ndarray:
         """The embedding weight of each text, as a column: its language's, else ``mix``."""
-        return np.array([[self.mix_by_lang.get(detect_language(t), self.mix)] for t in texts])
+        langs = langs if langs is not None else [detect_language(t) for t in texts]
+        return np.array([[self.mix_by_lang.get(lang, self.mix)] for lang in langs])
 
     def predict_proba(self, vectors: np.ndarray, texts: list[str] | None = None,
-                      ngram_counts=None) -> np.ndarray:
-        logits = self.raw_logits(vectors, texts, ngram_counts) / self.temperature
+                      ngram_counts=None, langs: list[str] | None = None) -> np.ndarray:
+        logits = self.raw_logits(vectors, texts, ngram_counts, langs) / self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)

@@ -3,8 +3,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from service.nlp.charngrams import CharNgramLayer, counts, fit_idf
+from service.nlp.charngrams import CharNgramLayer, counts, fit_idf, tfidf_rows
 from service.nlp.heads import load_head, save_head
+from service.nlp.lang import detect_language
 from tests.fakes import HashEmbedder, fake_heads
 
 TEXTS = ["退款还没到账", "refund not received", "dark mode please", "求夜间模式", "退款进度"]
@@ -68,3 +69,23 @@ def test_per_language_mix_roundtrips_and_applies_by_language(tmp_path):
                                head.predict_proba(vectors, TEXTS)[en], rtol=1e-3)
     with pytest.raises(ValueError, match="pass texts"):  # the language needs the text itself
         loaded.predict_proba(vectors, ngram_counts=counts(TEXTS))
+
+
+def test_languages_given_by_the_caller_are_used_instead_of_detecting_again():
+    head = replace(fake_heads()["spam"], chars=layer(), mix=0.5, mix_by_lang={"zh": 0.0})
+    vectors = HashEmbedder().embed(TEXTS)
+    detected = [detect_language(t) for t in TEXTS]
+    np.testing.assert_array_equal(head.predict_proba(vectors, TEXTS, counts(TEXTS), detected),
+                                  head.predict_proba(vectors, TEXTS))
+    # counts and languages are all the character layer needs
+    np.testing.assert_array_equal(head.predict_proba(vectors, None, counts(TEXTS), detected),
+                                  head.predict_proba(vectors, TEXTS))
+    all_zh = head.predict_proba(vectors, TEXTS, counts(TEXTS), ["zh"] * len(TEXTS))
+    np.testing.assert_allclose(all_zh, replace(head, mix_by_lang={}, mix=0.0)
+                               .predict_proba(vectors, TEXTS), rtol=1e-5)
+
+
+def test_tfidf_rows_are_the_rows_a_fitted_layer_reads():
+    features, idf = fit_idf(TEXTS)
+    np.testing.assert_array_equal(tfidf_rows(features, idf, TEXTS).toarray(),
+                                  layer().features_of(TEXTS).toarray())
